@@ -1,0 +1,120 @@
+"""Model stage: the seeds' Fashion-MNIST models as named presets, in all three Keras APIs.
+
+Each preset is a list of layers (``layer_stack``); ``build_model`` assembles that
+list as a ``keras.Sequential``, with the Functional API, or as a ``keras.Model``
+subclass. The three have the same layers in the same order, so the same
+parameter counts and, given the same weights, the same outputs.
+
+    >>> from nnlab.models import build_model
+    >>> model = build_model("dnn", dropout=0.3)          # the seeds' model_fn(Dropout(0.3))
+    >>> model.count_params()
+    79510
+    >>> build_model("dnn-sigmoid", api="subclass").count_params()
+    79510
+
+Presets (inputs are 28x28 images scaled to 0..1; every model flattens them itself):
+
+=============  ==========================================================  =========
+preset         layers                                                      params
+=============  ==========================================================  =========
+logreg         Flatten -> Dense(10, softmax)                      (E2)     7,850
+dnn-sigmoid    Flatten -> Dense(100, sigmoid) -> Dense(10, softmax) (E3)   79,510
+dnn            Flatten -> Dense(100, relu) [-> Dropout(r)] -> Dense(10)    79,510
+mnist-512      Flatten -> Dense(512, relu) -> Dropout(0.5) -> Dense(10)    407,050
+cnn            two conv blocks -> Dense(128) -> Dense(10); beats the seeds
+=============  ==========================================================  =========
+"""
+
+import keras
+
+from nnlab.config import APIS, MODELS
+from nnlab.data import IMAGE_SHAPE, NUM_CLASSES
+from nnlab.errors import NnlabError
+
+DEFAULT_DROPOUT = {"logreg": 0.0, "dnn-sigmoid": 0.0, "dnn": 0.0, "mnist-512": 0.5, "cnn": 0.3}
+MODEL_NAMES = {"dnn-sigmoid": "Fashion_MNIST_DNN_Model"}  # the seeds' second way of building E3
+
+
+def _dense_stack(units, activation, dropout, hidden_name=None, output_name=None):
+    layers = [keras.layers.Flatten(), keras.layers.Dense(units, activation=activation, name=hidden_name)]
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout))
+    layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name=output_name))
+    return layers
+
+
+def _cnn(dropout):
+    # (28, 28) -> (28, 28, 1) -> conv 32 -> (14, 14, 32) -> conv 64 -> (7, 7, 64) -> 128 -> 10
+    L = keras.layers
+    return [
+        L.Reshape((*IMAGE_SHAPE, 1)),
+        L.Conv2D(32, 3, padding="same", activation="relu"),
+        L.MaxPooling2D(),
+        L.Conv2D(64, 3, padding="same", activation="relu"),
+        L.MaxPooling2D(),
+        L.Flatten(),
+        L.Dropout(dropout),
+        L.Dense(128, activation="relu"),
+        L.Dense(NUM_CLASSES, activation="softmax"),
+    ]
+
+
+def layer_stack(preset, dropout=None):
+    """Fresh layers of a preset, in order. ``dropout=None`` uses the preset's default."""
+    if preset not in MODELS:
+        raise NnlabError(f"model must be one of {', '.join(MODELS)}; got {preset!r}.")
+    rate = DEFAULT_DROPOUT[preset] if dropout is None else dropout
+    if preset == "logreg":
+        if rate:
+            raise NnlabError(f"--dropout {rate} needs a hidden layer, and logreg has none; "
+                             "use --model dnn --dropout R.")
+        return [keras.layers.Flatten(), keras.layers.Dense(NUM_CLASSES, activation="softmax")]
+    if preset == "dnn-sigmoid":
+        return _dense_stack(100, "sigmoid", rate, hidden_name="hidden", output_name="output")
+    if preset == "dnn":
+        return _dense_stack(100, "relu", rate)
+    if preset == "mnist-512":
+        return _dense_stack(512, "relu", rate)
+    return _cnn(rate)
+
+
+@keras.saving.register_keras_serializable(package="nnlab")
+class StackedModel(keras.Model):
+    """A preset written as a ``keras.Model`` subclass: layers made in ``__init__``, run in ``call``.
+
+    It saves to ``.keras`` and loads back wherever nnlab is imported (the class is
+    registered with Keras under ``nnlab>StackedModel``).
+    """
+
+    def __init__(self, preset="dnn", dropout=None, **kwargs):
+        super().__init__(**kwargs)
+        self.preset, self.dropout = preset, dropout
+        self.stack = layer_stack(preset, dropout)
+
+    def call(self, inputs, training=False):
+        x = inputs
+        for layer in self.stack:  # Keras passes `training` on to Dropout through its call context
+            x = layer(x)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "preset": self.preset, "dropout": self.dropout}
+
+
+def build_model(preset="dnn", api="sequential", dropout=None, name=None):
+    """Build a preset with the chosen Keras API; weights exist right away (input 28x28)."""
+    if api not in APIS:
+        raise NnlabError(f"api must be one of {', '.join(APIS)}; got {api!r}.")
+    name = name or MODEL_NAMES.get(preset, preset.replace("-", "_"))
+    if api == "subclass":
+        model = StackedModel(preset, dropout, name=name)
+        model(keras.ops.zeros((1, *IMAGE_SHAPE)))  # one call creates every layer's weights
+        return model
+    layers = layer_stack(preset, dropout)
+    if api == "sequential":
+        return keras.Sequential([keras.Input(IMAGE_SHAPE), *layers], name=name)
+    inputs = keras.Input(IMAGE_SHAPE)
+    x = inputs
+    for layer in layers:
+        x = layer(x)
+    return keras.Model(inputs, x, name=name)

@@ -1,0 +1,147 @@
+"""Saving stage: whole models (``.keras``, legacy ``.h5``) and weights (``.weights.h5``).
+
+These are Keras' own formats, so files move freely between nnlab and plain Keras:
+a model saved by the seeds' code loads here, and one saved here loads with
+``keras.models.load_model``. Loading keeps Keras' ``safe_mode=True``: no code
+stored in a model file is run.
+
+    >>> from nnlab.saving import save_model, load_model, load_weights
+    >>> save_model(model, "model-whole.keras")
+    >>> save_model(model, "model.weights.h5")          # weights only
+    >>> same = load_model("model-whole.keras")
+    >>> load_weights(build_model("dnn", dropout=0.3), "model.weights.h5")
+"""
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import keras
+
+from nnlab.errors import NnlabError
+
+MODEL_SUFFIXES = (".keras", ".h5")
+WEIGHTS_SUFFIX = ".weights.h5"
+RUN_MODEL_FILES = ("best.keras", "final.keras", "best.h5", "final.h5")
+
+
+def _kind(path):
+    name = Path(path).name
+    if name.endswith(WEIGHTS_SUFFIX):
+        return "weights"
+    if name.endswith(MODEL_SUFFIXES):
+        return "model"
+    raise NnlabError(
+        f"Cannot tell how to save or load {path}: expected a name ending in .keras (whole model), "
+        f".h5 (legacy whole model) or .weights.h5 (weights only)."
+    )
+
+
+def save_model(model, path):
+    """Save the whole model or only its weights, by the file name's ending."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if _kind(path) == "weights":
+        model.save_weights(str(path))
+    else:
+        model.save(str(path))
+    return path
+
+
+def resolve_model_path(path):
+    """A model file, or a run folder (its best model, else its final one)."""
+    path = Path(path)
+    if path.is_dir():
+        for name in RUN_MODEL_FILES:
+            if (path / name).is_file():
+                return path / name
+        raise NnlabError(f"{path} is a folder without a saved model ({', '.join(RUN_MODEL_FILES)}); "
+                         "pass a .keras or .h5 file or a run folder made by `nnlab train`.")
+    if not path.exists():
+        raise NnlabError(f"Model file {path} does not exist; check the path (`nnlab runs list` shows saved runs).")
+    return path
+
+
+def load_model(path, compile=True):
+    """Load a whole model (``.keras`` or ``.h5``) or a run folder's best model, in safe mode."""
+    import nnlab.models  # noqa: F401  registers nnlab's subclassed model with Keras
+
+    path = resolve_model_path(path)
+    if _kind(path) == "weights":
+        raise NnlabError(f"{path} holds weights only, not an architecture. Build the model first "
+                         "(e.g. `build_model('dnn', dropout=0.3)`) and call load_weights(model, path), "
+                         "or pass a .keras file.")
+    try:
+        return keras.models.load_model(str(path), compile=compile, safe_mode=True)
+    except (ValueError, OSError, TypeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise NnlabError(f"Cannot load model {path}: {first_line}") from None
+
+
+def _snake(name):
+    """Class name -> Keras' h5 group name (same rule as Keras: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _model_shapes(model):
+    """{'dense': [(784, 100), (100,)], 'dense_1': ...}: each layer with weights, named as Keras' h5 files do."""
+    counts, shapes = defaultdict(int), {}
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if not layer.weights or layer._layers:
+            continue
+        base = _snake(type(layer).__name__)
+        key = base if counts[base] == 0 else f"{base}_{counts[base]}"
+        counts[base] += 1
+        shapes[key] = [tuple(w.shape) for w in layer.weights]
+    return shapes
+
+
+def _file_shapes(path):
+    import h5py
+
+    shapes = defaultdict(list)
+
+    def visit(name, obj):
+        parts = name.split("/")
+        if isinstance(obj, h5py.Dataset) and len(parts) >= 3 and parts[-2] == "vars" and parts[0] == "layers":
+            shapes[parts[-3]].append((int(parts[-1]), tuple(obj.shape)))
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+    return {key: [shape for _, shape in sorted(values)] for key, values in shapes.items()}
+
+
+def describe_mismatch(model, path):
+    """One readable sentence on how the weights file and the model differ, layer by layer."""
+    try:
+        in_file, in_model = _file_shapes(path), _model_shapes(model)
+    except OSError as error:
+        return f"{path} is not a readable weights file ({error})"
+    problems = []
+    for key in sorted(set(in_file) | set(in_model)):
+        if key not in in_model:
+            problems.append(f"the file has layer '{key}' {in_file[key]} that the model lacks")
+        elif key not in in_file:
+            problems.append(f"the model's layer '{key}' {in_model[key]} is missing from the file")
+        elif in_file[key] != in_model[key]:
+            problems.append(f"layer '{key}': the file has shapes {in_file[key]}, the model {in_model[key]}")
+    return "; ".join(problems) or "the layer lists differ"
+
+
+def load_weights(model, path):
+    """Load ``.weights.h5`` into ``model``; a different architecture gives a layer-by-layer error."""
+    path = Path(path)
+    if not path.is_file():
+        raise NnlabError(f"Weights file {path} does not exist.")
+    if _kind(path) != "weights":
+        raise NnlabError(f"{path} is not a weights file (expected a name ending in .weights.h5); "
+                         "to load a whole model use load_model.")
+    try:
+        model.load_weights(str(path))
+    except ValueError:
+        raise NnlabError(
+            f"The weights in {path} do not fit model '{model.name}': {describe_mismatch(model, path)}. "
+            "Build the model with the same preset and options as the one that saved them."
+        ) from None
+    return model
