@@ -161,9 +161,10 @@ def _drop_none(values):
 
 def _print_metrics(metrics):
     table = Table("split", "loss", "accuracy")
+    labels = {"train": "train (last epoch, as Keras logs it)", "val": "val (final model)", "test": "test (final model)"}
     for split in ("train", "val", "test"):
         if metrics.get(split):
-            table.add_row(split, f"{metrics[split]['loss']:.4f}", f"{metrics[split]['accuracy']:.4f}")
+            table.add_row(labels[split], f"{metrics[split]['loss']:.4f}", f"{metrics[split]['accuracy']:.4f}")
     console.print(table)
     console.print(f"epochs run {metrics['epochs_run']}, best epoch {metrics['best_epoch']} (0-based), "
                   f"stopped_epoch {metrics['stopped_epoch']}, {metrics['train_seconds']:.1f} s "
@@ -208,9 +209,14 @@ def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("image", "class", *CLASS_NAMES)
-    for row in rows:
-        table.add_row(Path(row["image"]).name, row["class"], *(f"{v:.3f}" for v in row["probabilities"].values()))
+    # One column per image, one row per class: fits a terminal for a handful of photos.
+    table = Table("class", *(Path(row["image"]).name for row in rows))
+    for index, name in enumerate(CLASS_NAMES):
+        table.add_row(f"{index} {name}", *(
+            f"[bold]{row['probabilities'][name]:.3f}[/]" if row["class_index"] == index
+            else f"{row['probabilities'][name]:.3f}" for row in rows))
+    table.add_section()
+    table.add_row("predicted", *(row["class"] for row in rows))
     console.print(table)
 
 

@@ -53,7 +53,8 @@ class EarlyStoppingConfig:
 
 @dataclasses.dataclass
 class RunConfig:
-    name: str | None = None  # run folder name; None: <model>-<timestamp>
+    name: str | None = None  # run folder name; None: <preset or model>-<timestamp>
+    preset: str | None = None  # the preset these settings started from (recorded, not applied)
     model: str = "dnn"  # one of MODELS
     api: str = "sequential"  # how the model is built: sequential, functional or subclass
     dropout: float | None = None  # None: the preset's own (0 for dnn, 0.5 for mnist-512)
@@ -75,6 +76,8 @@ class RunConfig:
         """Check every value; raise NnlabError naming the first bad one and the fix."""
         _check_types(self, "")
         _choice("--model", self.model, MODELS)
+        if self.preset is not None:
+            _choice("--preset", self.preset, tuple(PRESETS))
         _choice("--api", self.api, APIS)
         _choice("--optimizer", self.optimizer.name, OPTIMIZERS)
         _choice("--validation", self.validation, VALIDATIONS)
@@ -168,8 +171,8 @@ def _build(cls, values, prefix=""):
     for key, value in values.items():
         if key not in fields:
             close = difflib.get_close_matches(key, fields, n=1)
-            hint = f" Did you mean {prefix}{close[0]!r}?" if close else f" Known keys: {', '.join(fields)}."
-            raise NnlabError(f"Unknown config key {prefix}{key!r}.{hint}")
+            hint = f" Did you mean {prefix + close[0]!r}?" if close else f" Known keys: {', '.join(fields)}."
+            raise NnlabError(f"Unknown config key {prefix + key!r}.{hint}")
         field_type = fields[key].type
         if dataclasses.is_dataclass(field_type):
             value = _build(field_type, value, f"{prefix}{key}.")
@@ -224,7 +227,7 @@ def from_preset(preset=None, **overrides):
     """A validated RunConfig from a preset (or the defaults) plus nested ``overrides``."""
     if preset is not None:
         _choice("--preset", preset, tuple(PRESETS))
-    values = merge(PRESETS.get(preset, {}), overrides)
+    values = merge({**PRESETS.get(preset, {}), "preset": preset}, overrides)
     return from_dict(values).validate()
 
 

@@ -31,10 +31,12 @@ def plot_history(history, path, title=None, marks=None):
     ``marks`` maps a label to a 0-based epoch (e.g. ``{"best": 7, "stopped": 9}``);
     None values are skipped.
     """
-    metrics = [m for m in ("loss", "accuracy") if m in history]
+    # An empty history (Ctrl-C during the first epoch) still gets an (empty) loss chart.
+    metrics = [m for m in ("loss", "accuracy") if m in history] or ["loss"]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        ax.plot(_epochs(history[metric]), history[metric], marker="o", ms=3, label="train")
+        values = history.get(metric, [])
+        ax.plot(_epochs(values), values, marker="o", ms=3, label="train")
         if f"val_{metric}" in history:
             ax.plot(_epochs(history[f"val_{metric}"]), history[f"val_{metric}"], marker="o", ms=3, label="val")
         for (label, epoch), style in zip((marks or {}).items(), ("--", ":", "-.")):
@@ -44,7 +46,8 @@ def plot_history(history, path, title=None, marks=None):
         ax.set_ylabel(metric)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -132,10 +132,11 @@ def new_run_dir(config):
                              f"or delete that folder to replace it.")
     else:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir, n = root / f"{config.model}-{stamp}", 1
+        prefix = config.preset or config.model
+        run_dir, n = root / f"{prefix}-{stamp}", 1
         while run_dir.exists():
             n += 1
-            run_dir = root / f"{config.model}-{stamp}-{n}"
+            run_dir = root / f"{prefix}-{stamp}-{n}"
     run_dir.mkdir(parents=True)
     return run_dir
 
