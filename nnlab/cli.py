@@ -22,9 +22,10 @@ from typing import List, Optional
 import nnlab  # noqa: F401  sets the Keras backend before anything imports keras
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from nnlab.errors import NnlabError
 
@@ -261,7 +262,8 @@ def runs_list(runs_dir: Path = typer.Option(Path("runs"), help="Folder of run fo
     if not rows:
         console.print(f"no runs in {runs_dir}/ yet; start one with `nnlab train --preset seeds-final`.")
         return
-    table = Table("run", "model", "optimizer", "epochs", "best", "val acc", "test acc", "s/epoch")
+    headers = ("run", "model", "optimizer", "epochs", "best", "val acc", "test acc", "s/epoch")
+    table = Table(*(Column(h, no_wrap=True) for h in headers), box=box.SIMPLE_HEAD, pad_edge=False)
     for run in rows:
         m, c = run["metrics"] or {}, run["config"]
         fmt = lambda split: f"{m[split]['accuracy']:.4f}" if m.get(split) else "-"  # noqa: E731
