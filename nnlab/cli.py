@@ -262,8 +262,8 @@ def runs_list(runs_dir: Path = typer.Option(Path("runs"), help="Folder of run fo
     if not rows:
         console.print(f"no runs in {runs_dir}/ yet; start one with `nnlab train --preset seeds-final`.")
         return
-    headers = ("run", "model", "optimizer", "epochs", "best", "val acc", "test acc", "s/epoch")
-    table = Table(*(Column(h, no_wrap=True) for h in headers), box=box.SIMPLE_HEAD, pad_edge=False)
+    headers = ("run", "model", "optimizer", "epochs", "best", "val_acc", "test_acc", "s/ep")
+    table = Table(*(Column(h, no_wrap=True) for h in headers), box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
     for run in rows:
         m, c = run["metrics"] or {}, run["config"]
         fmt = lambda split: f"{m[split]['accuracy']:.4f}" if m.get(split) else "-"  # noqa: E731
