@@ -114,6 +114,7 @@ def train(
     save_weights_only: Optional[bool] = typer.Option(None, "--save-weights-only/--save-whole-model"),
     monitor: Optional[str] = typer.Option(None, help="val_loss, val_accuracy, loss or accuracy "
                                                      "(checkpoint and early stopping)."),
+    save_format: Optional[str] = typer.Option(None, help="Whole-model files: keras (default) or h5 (legacy)."),
     seed: Optional[int] = typer.Option(None, help="Random seed (default 42)."),
     limit: Optional[int] = typer.Option(None, help="Use only the first N samples of each split."),
     name: Optional[str] = typer.Option(None, help="Run folder name (default <model>-<time>)."),
@@ -127,7 +128,7 @@ def train(
 
     overrides = {
         "model": model, "api": api, "dropout": dropout, "epochs": epochs, "batch_size": batch_size,
-        "validation": validation, "seed": seed, "limit": limit, "name": name, "verbose": verbose,
+        "validation": validation, "save_format": save_format, "seed": seed, "limit": limit, "name": name, "verbose": verbose,
         "data_dir": None if data_dir is None else str(data_dir),
         "runs_dir": None if runs_dir is None else str(runs_dir),
         "optimizer": {"name": optimizer, "learning_rate": lr, "momentum": momentum, "nesterov": nesterov},
@@ -144,6 +145,8 @@ def train(
     else:
         run_config = cfg.from_preset(preset, **overrides)
     result = run_training(run_config)
+    if result.metrics["interrupted"]:
+        console.print("[yellow]interrupted: training stopped early; what it had learned is saved.[/]")
     _print_metrics(result.metrics)
     console.print(f"run folder: [bold]{result.run_dir}[/]")
 

@@ -69,6 +69,7 @@ class RunConfig:
     seed: int = 42  # weights, dropout and shuffling; same seed + machine -> same history
     verbose: int = 1  # 0 silent, 1 progress bar, 2 one line per epoch (as Keras' fit)
     limit: int | None = None  # keep only the first N samples of each split (quick runs)
+    save_format: str = "keras"  # whole-model files: keras (.keras) or h5 (legacy, as the older seed)
     data_dir: str | None = None
     runs_dir: str = "runs"
 
@@ -81,6 +82,7 @@ class RunConfig:
         _choice("--api", self.api, APIS)
         _choice("--optimizer", self.optimizer.name, OPTIMIZERS)
         _choice("--validation", self.validation, VALIDATIONS)
+        _choice("--save-format", self.save_format, ("keras", "h5"))
         _at_least("--epochs", self.epochs, 1)
         _at_least("--batch-size", self.batch_size, 1)
         _at_least("--eval-batch-size", self.eval_batch_size, 1)

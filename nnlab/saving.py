@@ -12,6 +12,7 @@ stored in a model file is run.
     >>> load_weights(build_model("dnn", dropout=0.3), "model.weights.h5")
 """
 
+import logging
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -71,6 +72,8 @@ def load_model(path, compile=True):
         raise NnlabError(f"{path} holds weights only, not an architecture. Build the model first "
                          "(e.g. `build_model('dnn', dropout=0.3)`) and call load_weights(model, path), "
                          "or pass a .keras file.")
+    # Legacy .h5 files make Keras log a harmless "compiled metrics not built" warning via absl.
+    logging.getLogger("absl").setLevel(logging.ERROR)
     try:
         return keras.models.load_model(str(path), compile=compile, safe_mode=True)
     except (ValueError, OSError, TypeError) as error:

@@ -9,7 +9,8 @@
     metrics.json        best epoch, stopped_epoch (0-based, as Keras), val/test loss and accuracy,
                         seconds, seconds per epoch, versions, git commit
     curves.png          train vs val loss and accuracy
-    best.keras          the best model by the checkpoint's monitor (ModelCheckpoint)
+    best.keras          the best model by the checkpoint's monitor (ModelCheckpoint; best.h5 with
+                        save_format="h5", best.weights.h5 with save_weights_only)
     final.keras         the model when training ended (after EarlyStopping's restore, if any)
     final.weights.h5    its weights
 
@@ -78,7 +79,7 @@ def make_callbacks(config, run_dir):
     callbacks = [keras.callbacks.CSVLogger(str(run_dir / "history.csv"))]
     ckpt = config.checkpoint
     if ckpt.enabled:
-        path = run_dir / ("best.weights.h5" if ckpt.save_weights_only else "best.keras")
+        path = run_dir / ("best.weights.h5" if ckpt.save_weights_only else f"best.{config.save_format}")
         callbacks.append(keras.callbacks.ModelCheckpoint(
             str(path), monitor=ckpt.monitor, save_best_only=ckpt.save_best_only,
             save_weights_only=ckpt.save_weights_only, verbose=0,
@@ -188,7 +189,7 @@ def train(config, splits=None, model=None, extra_callbacks=()):
     history = _jsonable(history)
     (run_dir / "history.json").write_text(json.dumps(history, indent=2) + "\n")
 
-    save_model(model, run_dir / "final.keras")
+    save_model(model, run_dir / f"final.{config.save_format}")
     save_model(model, run_dir / "final.weights.h5")
     metrics = {
         "run": run_dir.name,
