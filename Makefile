@@ -26,6 +26,7 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
+	$(BIN)/python bench/data_load.py
 	$(BIN)/python bench/train_speed.py
 
 clean:
