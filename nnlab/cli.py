@@ -308,15 +308,41 @@ def reproduce(
                   data_dir=data_dir)
 
 
-def main():
+def _received(error, argv):
+    """The value the user typed for the option a BadParameter error is about, if we can find it."""
+    for opt in getattr(error.param, "opts", []) if error.param else []:
+        for i, token in enumerate(argv):
+            if token == opt and i + 1 < len(argv):
+                return argv[i + 1]
+            if token.startswith(opt + "="):
+                return token[len(opt) + 1:]
+    return None
+
+
+def main(argv=None):
+    """Entry point of the ``nnlab`` command: user mistakes -> one ``error:`` line, exit status 2."""
+    from typer._click import exceptions as click_errors  # Typer's bundled Click
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        app()
+        code = app(argv, standalone_mode=False, prog_name="nnlab")
+    except click_errors.NoArgsIsHelpError:
+        code = 0  # help was printed
+    except click_errors.UsageError as error:
+        message = error.format_message()
+        if isinstance(error, click_errors.BadParameter) and _received(error, argv) is not None:
+            message += f"; got {_received(error, argv)!r}"
+        command = error.ctx.command_path if error.ctx else "nnlab"
+        stderr.print(f"[bold red]error:[/] {escape(message)} (see `{command} --help`)")
+        code = 2
     except NnlabError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted")
-        sys.exit(130)
+        stderr.print(f"[bold red]error:[/] {escape(str(error))}")
+        code = 2
+    except (KeyboardInterrupt, click_errors.Abort):
+        stderr.print("interrupted")
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

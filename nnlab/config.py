@@ -83,6 +83,9 @@ class RunConfig:
         _choice("--optimizer", self.optimizer.name, OPTIMIZERS)
         _choice("--validation", self.validation, VALIDATIONS)
         _choice("--save-format", self.save_format, ("keras", "h5"))
+        if self.save_format == "h5" and self.api == "subclass":
+            raise NnlabError("--save-format h5 cannot hold a subclassed model (Keras' legacy format only restores "
+                             "Sequential and Functional models); use --save-format keras or --api functional.")
         _at_least("--epochs", self.epochs, 1)
         _at_least("--batch-size", self.batch_size, 1)
         _at_least("--eval-batch-size", self.eval_batch_size, 1)

@@ -18,6 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import keras
+from keras.src.models import Functional  # keras.Model(inputs, outputs) builds one
 
 from nnlab.errors import NnlabError
 
@@ -41,8 +42,14 @@ def _kind(path):
 def save_model(model, path):
     """Save the whole model or only its weights, by the file name's ending."""
     path = Path(path)
+    kind = _kind(path)
+    if kind == "model" and path.suffix == ".h5" and not isinstance(model, (keras.Sequential, Functional)):
+        # Keras writes such a file without complaint but cannot load it back (no layers to restore).
+        raise NnlabError(f"Cannot save the subclassed model '{model.name}' ({type(model).__name__}) to {path}: "
+                         "Keras' legacy .h5 format only restores Sequential and Functional models. "
+                         "Save it as .keras (whole model) or .weights.h5, or build it with api='functional'.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if _kind(path) == "weights":
+    if kind == "weights":
         model.save_weights(str(path))
     else:
         model.save(str(path))

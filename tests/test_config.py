@@ -123,6 +123,9 @@ def test_ints_are_accepted_where_floats_are_expected():
      "--monitor val_accuracy needs validation data", "use --monitor accuracy"),
     ({"checkpoint": {"monitor": "val_los"}}, "--monitor (checkpoint monitor) must be one of",
      "got 'val_los'. Did you mean 'val_loss'?"),
+    ({"save_format": "tf"}, "--save-format must be one of keras, h5", "got 'tf'"),
+    ({"save_format": "h5", "api": "subclass"}, "--save-format h5 cannot hold a subclassed model",
+     "use --save-format keras or --api functional"),
     ({"name": "my run"}, "--name must be letters, digits", "got 'my run'"),
     ({"name": "../escape"}, "--name must be letters, digits", "got '../escape'"),
 ])

@@ -1,0 +1,210 @@
+"""nnlab.training: the run folder, reproducibility, ModelCheckpoint, EarlyStopping, name clashes, Ctrl-C.
+
+Every training here uses 600 samples per split (``small_splits``) for at most
+three epochs.
+"""
+
+import csv
+import dataclasses
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import TINY_RUN, CheckpointWatcher, file_digest
+from nnlab.config import from_preset, load_json, to_dict
+from nnlab.data import Splits
+from nnlab.errors import NnlabError
+from nnlab.evaluation import evaluate
+from nnlab.saving import load_model
+from nnlab.training import best_epoch, build_optimizer, train
+
+RUN_FILES = {"config.json", "history.csv", "history.json", "metrics.json", "curves.png",
+             "best.keras", "final.keras", "final.weights.h5"}
+HISTORY_KEYS = {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_run_folder_has_every_file(tiny_run):
+    run_dir = tiny_run.run_dir
+    assert run_dir.name == "tiny"
+    assert {p.name for p in run_dir.iterdir()} == RUN_FILES
+    assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_folder_config_is_the_resolved_config(tiny_run):
+    written = load_json(tiny_run.run_dir / "config.json")
+    assert written == tiny_run.config
+    assert written.checkpoint.monitor == "val_loss" and written.early_stopping.monitor == "val_loss"
+    assert json.loads((tiny_run.run_dir / "config.json").read_text()) == to_dict(tiny_run.config)
+
+
+def test_run_folder_history(tiny_run):
+    history = json.loads((tiny_run.run_dir / "history.json").read_text())
+    assert set(history) == HISTORY_KEYS
+    assert all(len(values) == TINY_RUN["epochs"] for values in history.values())
+    assert history == tiny_run.history
+    with open(tiny_run.run_dir / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["epoch"]) for row in rows] == list(range(TINY_RUN["epochs"]))
+    for key in HISTORY_KEYS:
+        np.testing.assert_allclose([float(row[key]) for row in rows], history[key], rtol=1e-6)
+
+
+def test_run_folder_metrics(tiny_run, small_splits):
+    metrics = json.loads((tiny_run.run_dir / "metrics.json").read_text())
+    assert {"run", "model", "params", "epochs_run", "best_epoch", "stopped_epoch", "interrupted", "train_seconds",
+            "seconds_per_epoch", "train", "val", "test", "versions"} <= set(metrics)
+    assert metrics["run"] == "tiny" and metrics["model"] == "dnn" and metrics["params"] == 79_510
+    assert metrics["epochs_run"] == TINY_RUN["epochs"] and metrics["interrupted"] is False
+    assert metrics["best_epoch"] == int(np.argmin(tiny_run.history["val_loss"]))
+    assert set(metrics["val"]) == set(metrics["test"]) == {"loss", "accuracy"}
+    assert metrics["train"]["loss"] == tiny_run.history["loss"][-1]
+    assert {"keras", "backend", "python", "nnlab"} <= set(metrics["versions"])
+    assert metrics["versions"]["backend"] == keras.backend.backend()
+    # The saved metrics are those of the final model on the splits it was given.
+    final = load_model(tiny_run.run_dir / "final.keras")
+    assert evaluate(final, small_splits.x_test, small_splits.y_test)["accuracy"] == pytest.approx(
+        metrics["test"]["accuracy"], abs=1e-6)
+
+
+def test_final_files_hold_the_trained_model(tiny_run, small_splits):
+    x = small_splits.x_val[:50]
+    expected = tiny_run.model.predict(x, verbose=0)
+    np.testing.assert_allclose(load_model(tiny_run.run_dir / "final.keras").predict(x, verbose=0), expected,
+                               rtol=1e-6, atol=1e-7)
+    from nnlab.models import build_model
+    from nnlab.saving import load_weights
+
+    fresh = load_weights(build_model("dnn", dropout=0.3), tiny_run.run_dir / "final.weights.h5")
+    np.testing.assert_allclose(fresh.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_same_seed_gives_the_same_history(tiny_run, small_splits, tmp_path):
+    config = from_preset("seeds-final", runs_dir=str(tmp_path), **{**TINY_RUN, "name": "again"})
+    again = train(config, splits=small_splits)
+    assert again.history == tiny_run.history  # exact, float for float
+
+
+def test_checkpoint_is_written_when_the_monitor_improves(tiny_run):
+    val_loss = tiny_run.history["val_loss"]
+    improved = [loss < min(val_loss[:epoch], default=np.inf) for epoch, loss in enumerate(val_loss)]
+    assert tiny_run.checkpoint_changed == improved
+    assert tiny_run.checkpoint_changed[0]
+
+
+def _worsening_splits(small_splits):
+    """Validate on the training images with every label wrong: the better the fit, the worse val_loss."""
+    x, y = small_splits.x_train, small_splits.y_train
+    wrong = (y + 1 + np.arange(len(y)) % 9) % 10  # never the true label
+    assert not np.any(wrong == y)
+    return Splits(x, y, x, wrong, small_splits.x_test, small_splits.y_test)
+
+
+@pytest.fixture(scope="module")
+def stopped_run(small_splits, tmp_path_factory):
+    """Early stopping (patience 1, best weights restored) on a val_loss that rises after epoch 0."""
+    splits = _worsening_splits(small_splits)
+    runs_dir = tmp_path_factory.mktemp("stopped")
+    config = from_preset("seeds-final", epochs=5, verbose=0, name="stopped", runs_dir=str(runs_dir),
+                         early_stopping={"patience": 1}, optimizer={"learning_rate": 0.01})
+    watcher = CheckpointWatcher(runs_dir / "stopped" / "best.keras")
+    result = train(config, splits=splits, extra_callbacks=[watcher])
+    return result, splits, watcher
+
+
+def test_checkpoint_is_not_written_when_the_monitor_gets_worse(stopped_run):
+    result, _, watcher = stopped_run
+    val_loss = result.history["val_loss"]
+    assert val_loss[1] > val_loss[0]  # the setup does what it should
+    assert watcher.changed() == [True, False]
+
+
+def test_early_stopping_stops_and_restores_the_best_weights(stopped_run):
+    result, splits, _ = stopped_run
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 2 and len(result.history["loss"]) == 2
+    # Keras counts stopped_epoch from 0; best epoch = stopped - patience, as in the seeds' E10.
+    assert metrics["stopped_epoch"] == 1 and metrics["best_epoch"] == 0
+    val_loss = result.history["val_loss"]
+    restored = evaluate(result.model, splits.x_val, splits.y_val)["loss"]
+    assert restored == pytest.approx(min(val_loss), rel=1e-5)
+    assert restored != pytest.approx(val_loss[-1], rel=1e-3)  # not the last epoch's weights
+    # final.keras (after the restore) and best.keras (the checkpoint) hold the same weights.
+    best = load_model(result.run_dir / "best.keras").get_weights()
+    final = load_model(result.run_dir / "final.keras").get_weights()
+    for b, f in zip(best, final, strict=True):
+        np.testing.assert_array_equal(b, f)
+
+
+def test_run_name_collision_refuses_and_overwrites_nothing(tiny_run, small_splits):
+    before = {p.name: (file_digest(p), p.stat().st_mtime_ns) for p in tiny_run.run_dir.iterdir()}
+    config = from_preset("seeds-final", runs_dir=str(tiny_run.run_dir.parent), **TINY_RUN)
+    with pytest.raises(NnlabError, match=r"Run folder .*tiny already exists; pick another --name"):
+        train(config, splits=small_splits)
+    after = {p.name: (file_digest(p), p.stat().st_mtime_ns) for p in tiny_run.run_dir.iterdir()}
+    assert after == before
+
+
+def test_unnamed_runs_get_distinct_folders(tmp_path):
+    from nnlab.training import new_run_dir
+
+    config = from_preset("dnn", runs_dir=str(tmp_path))
+    first, second = new_run_dir(config), new_run_dir(config)
+    assert first != second and first.is_dir() and second.is_dir()
+
+
+def test_save_format_h5_writes_legacy_model_files(small_splits, tmp_path):
+    config = from_preset("dnn", epochs=1, verbose=0, name="legacy", runs_dir=str(tmp_path), save_format="h5")
+    result = train(config, splits=small_splits)
+    files = {p.name for p in result.run_dir.iterdir()}
+    assert {"best.h5", "final.h5", "final.weights.h5"} <= files and not any(f.endswith(".keras") for f in files)
+    x = small_splits.x_val[:50]
+    for path in (result.run_dir, result.run_dir / "final.h5"):  # a run folder resolves to its best.h5
+        np.testing.assert_allclose(load_model(path).predict(x, verbose=0), result.model.predict(x, verbose=0),
+                                   rtol=1e-6, atol=1e-7)
+
+
+class InterruptAt(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt at the first batch of ``epoch``, as Ctrl-C would."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.current = epoch, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.current == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("epoch", [0, 1])
+def test_ctrl_c_still_saves_the_run(small_splits, tmp_path, epoch):
+    config = from_preset("dnn", epochs=3, verbose=0, name="interrupted", runs_dir=str(tmp_path))
+    result = train(config, splits=small_splits, extra_callbacks=[InterruptAt(epoch)])
+    files = {p.name for p in result.run_dir.iterdir()}
+    assert {"config.json", "history.json", "metrics.json", "final.keras", "final.weights.h5", "curves.png"} <= files
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics["interrupted"] is True
+    assert metrics["epochs_run"] == epoch  # the epochs finished before Ctrl-C
+    assert len(json.loads((result.run_dir / "history.json").read_text()).get("loss", [])) == epoch
+    assert "test" in metrics
+    load_model(result.run_dir / "final.keras")  # a valid model file
+
+
+def test_build_optimizer_follows_the_config():
+    sgd = build_optimizer(from_preset("dnn", optimizer={"name": "sgd", "learning_rate": 0.1, "momentum": 0.9,
+                                                        "nesterov": True}))
+    assert isinstance(sgd, keras.optimizers.SGD)
+    assert float(sgd.learning_rate) == pytest.approx(0.1) and sgd.momentum == 0.9 and sgd.nesterov
+    assert isinstance(build_optimizer(from_preset("dnn", optimizer={"name": "adagrad"})), keras.optimizers.Adagrad)
+    adam = build_optimizer(from_preset("seeds-final"))
+    assert isinstance(adam, keras.optimizers.Adam) and float(adam.learning_rate) == pytest.approx(0.001)
+
+
+def test_best_epoch():
+    assert best_epoch({"val_loss": [0.5, 0.3, 0.4]}, "val_loss") == 1
+    assert best_epoch({"val_accuracy": [0.5, 0.9, 0.7]}, "val_accuracy") == 1
+    assert best_epoch({}, "val_loss") is None
