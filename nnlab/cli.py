@@ -169,6 +169,10 @@ def _print_metrics(metrics):
     for split in ("train", "val", "test"):
         if metrics.get(split):
             table.add_row(labels[split], f"{metrics[split]['loss']:.4f}", f"{metrics[split]['accuracy']:.4f}")
+    best = metrics.get("best_checkpoint") or {}
+    for split in ("val", "test"):
+        if split in best:
+            table.add_row(f"{split} ({best['file']})", f"{best[split]['loss']:.4f}", f"{best[split]['accuracy']:.4f}")
     console.print(table)
     console.print(f"epochs run {metrics['epochs_run']}, best epoch {metrics['best_epoch']} (0-based), "
                   f"stopped_epoch {metrics['stopped_epoch']}, {metrics['train_seconds']:.1f} s "

@@ -6,8 +6,9 @@
     config.json         the resolved RunConfig
     history.csv         one row per epoch (Keras' CSVLogger): loss, accuracy, val_loss, val_accuracy
     history.json        the same, as History.history
-    metrics.json        best epoch, stopped_epoch (0-based, as Keras), val/test loss and accuracy,
-                        seconds, seconds per epoch, versions, git commit
+    metrics.json        best epoch, stopped_epoch (0-based, as Keras), val/test loss and accuracy
+                        of the final model and of the best checkpoint, seconds, seconds per epoch,
+                        versions, git commit
     curves.png          train vs val loss and accuracy
     best.keras          the best model by the checkpoint's monitor (ModelCheckpoint; best.h5 with
                         save_format="h5", best.weights.h5 with save_weights_only)
@@ -40,7 +41,7 @@ from nnlab.data import load_splits
 from nnlab.errors import NnlabError
 from nnlab.evaluation import evaluate
 from nnlab.models import build_model
-from nnlab.saving import save_model
+from nnlab.saving import load_model, save_model
 
 
 def build_optimizer(config):
@@ -206,6 +207,13 @@ def train(config, splits=None, model=None, extra_callbacks=()):
     if validation_data is not None:
         metrics["val"] = evaluate(model, *validation_data, batch_size=config.eval_batch_size)
     metrics["test"] = evaluate(model, splits.x_test, splits.y_test, batch_size=config.eval_batch_size)
+    best_file = run_dir / f"best.{config.save_format}"
+    if best_file.is_file():  # the checkpoint can differ from the final model (no restore, or no early stop)
+        best = load_model(best_file)
+        metrics["best_checkpoint"] = {"file": best_file.name, "test": evaluate(best, splits.x_test, splits.y_test,
+                                                                                batch_size=config.eval_batch_size)}
+        if validation_data is not None:
+            metrics["best_checkpoint"]["val"] = evaluate(best, *validation_data, batch_size=config.eval_batch_size)
     metrics["versions"] = versions()
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
