@@ -25,6 +25,22 @@ def _epochs(values):
     return list(range(len(values)))  # 0-based, as Keras' stopped_epoch and the seeds' plots
 
 
+def _label_axes(ax, metric):
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+
+
+def _save(fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
 def plot_history(history, path, title=None, marks=None):
     """Train vs val loss (left) and accuracy (right) per epoch, with optional marked epochs.
 
@@ -42,18 +58,10 @@ def plot_history(history, path, title=None, marks=None):
         for (label, epoch), style in zip((marks or {}).items(), ("--", ":", "-.")):
             if epoch is not None:
                 ax.axvline(epoch, color="gray", linestyle=style, label=f"{label} (epoch {epoch})")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend()
+        _label_axes(ax, metric)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def plot_curves(curves, path, metric="loss", title=None):
@@ -61,17 +69,10 @@ def plot_curves(curves, path, metric="loss", title=None):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, values in curves.items():
         ax.plot(_epochs(values), values, marker="o", ms=3, label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(alpha=0.3)
-    ax.legend()
+    _label_axes(ax, metric)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def sample_grid(images, labels, path, n=10, probabilities=None):
@@ -92,10 +93,7 @@ def sample_grid(images, labels, path, n=10, probabilities=None):
             top = int(probabilities[i].argmax())
             title += f"\n→ {CLASS_NAMES[top]} {probabilities[i][top]:.0%}"
         ax.set_title(title, fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def read_run(run_dir):
