@@ -25,7 +25,6 @@ from pathlib import Path
 import nnlab  # noqa: F401  picks the backend (JAX unless KERAS_BACKEND is set)
 
 import keras
-import numpy as np
 from sklearn.model_selection import train_test_split
 
 from nnlab.config import from_preset

@@ -128,7 +128,8 @@ def train(
 
     overrides = {
         "model": model, "api": api, "dropout": dropout, "epochs": epochs, "batch_size": batch_size,
-        "validation": validation, "save_format": save_format, "seed": seed, "limit": limit, "name": name, "verbose": verbose,
+        "validation": validation, "save_format": save_format, "seed": seed, "limit": limit, "name": name,
+        "verbose": verbose,
         "data_dir": None if data_dir is None else str(data_dir),
         "runs_dir": None if runs_dir is None else str(runs_dir),
         "optimizer": {"name": optimizer, "learning_rate": lr, "momentum": momentum, "nesterov": nesterov},
@@ -270,7 +271,8 @@ def runs_list(runs_dir: Path = typer.Option(Path("runs"), help="Folder of run fo
         console.print(f"no runs in {runs_dir}/ yet; start one with `nnlab train --preset seeds-final`.")
         return
     headers = ("run", "model", "optimizer", "epochs", "best", "val_acc", "test_acc", "s/ep")
-    table = Table(*(Column(h, no_wrap=True) for h in headers), box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
+    table = Table(*(Column(h, no_wrap=True) for h in headers), box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True, padding=(0, 1))
     for run in rows:
         m, c = run["metrics"] or {}, run["config"]
         fmt = lambda split: f"{m[split]['accuracy']:.4f}" if m.get(split) else "-"  # noqa: E731

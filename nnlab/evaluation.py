@@ -12,7 +12,6 @@ flattened (N, 784) pixels and nnlab's (N, 28, 28) models take the same arrays.
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from nnlab.data import IMAGE_SHAPE
@@ -39,7 +38,7 @@ def ensure_compiled(model):
     return model
 
 
-def evaluate(model, x, y, batch_size=1024):
+def evaluate(model, x, y, batch_size=1000):
     """``model.evaluate`` as a dict ``{'loss': float, 'accuracy': float}``."""
     ensure_compiled(model)
     results = model.evaluate(fit_input(model, x), y, batch_size=batch_size, verbose=0, return_dict=True)
@@ -49,12 +48,12 @@ def evaluate(model, x, y, batch_size=1024):
     return results
 
 
-def predict_proba(model, x, batch_size=1024):
+def predict_proba(model, x, batch_size=1000):
     """Class probabilities, shape (N, 10)."""
     return np.asarray(model.predict(fit_input(model, x), batch_size=batch_size, verbose=0))
 
 
-def argmax_accuracy(model, x, y, batch_size=1024):
+def argmax_accuracy(model, x, y, batch_size=1000):
     """Accuracy from ``predict`` + ``np.argmax(axis=-1)``, as the seeds compute it."""
     return float(np.mean(np.argmax(predict_proba(model, x, batch_size), axis=-1) == y))
 

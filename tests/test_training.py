@@ -5,7 +5,6 @@ three epochs.
 """
 
 import csv
-import dataclasses
 import json
 
 import keras

@@ -1,0 +1,350 @@
+"""The ``nnlab reproduce`` report: ``results.json``, ``index.html`` (self-contained) and ``README.md``.
+
+    >>> from nnlab.report_html import write_report
+    >>> write_report(json.loads(Path("reports/reproduce/results.json").read_text()), "reports/reproduce")
+
+``save_results`` writes results.json atomically (temp file, then rename) and
+rewrites both pages; ``load_results`` reads it back for ``--resume``.
+
+``index.html`` opens offline: plots are embedded as base64 PNG and the CSS is
+inline. ``README.md`` has the same tables and links the PNG files in ``plots/``.
+"""
+
+import base64
+import datetime
+import html
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from nnlab import experiments
+from nnlab.errors import NnlabError
+
+RULES = (
+    "Each figure is judged with tol = max(2 × std, 0.01), std over the repeats (0 for one repeat).",
+    "A value matches when |seeds − mean| ≤ tol; a range (lo – hi) matches when lo − tol ≤ mean ≤ hi + tol.",
+    "A claim (yes/no) matches when it holds in every repeat.",
+    "“~N epochs” in the seeds (counted from 1) is read as the 0-based epochs N−2 … N.",
+    "“Rises after its minimum” means the last val loss is more than 10 % above the lowest.",
+    "A reason is given only for a figure that differs.",
+)
+TARGET = "≤ 8 min for --repeats 1 on 2 CPU cores"
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;max-width:1100px;
+     padding:0 1rem;color:#222;line-height:1.4}
+h1{font-size:1.6rem} h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem} th,td{border:1px solid #ddd;padding:.25rem .5rem;
+     text-align:left;vertical-align:top} th{background:#f4f4f4} td.num{text-align:right;white-space:nowrap}
+.matches{color:#11772d;font-weight:600} .differs{color:#b3261e;font-weight:600} .measured,.missing{color:#777}
+.warn{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem} .setup{color:#444}
+pre{background:#f7f7f7;padding:.6rem;overflow-x:auto;font-size:.8rem;line-height:1.2}
+figure{margin:1rem 0} img{max-width:100%;border:1px solid #eee} figcaption{color:#555;font-size:.85rem}
+.reason{color:#555;font-size:.85rem}
+"""
+
+
+def _number(value, digits, n=1):
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if digits == 0:
+        return f"{value:,.0f}" if n == 1 or float(value).is_integer() else f"{value:,.1f}"
+    return f"{value:.{digits}f}"
+
+
+def seeds_text(figure):
+    if figure.get("seeds_text"):
+        return figure["seeds_text"]
+    seeds, digits = figure["seeds"], figure["digits"]
+    if isinstance(seeds, list):
+        return f"{_number(seeds[0], digits)} – {_number(seeds[1], digits)}"
+    return _number(seeds, digits)
+
+
+def measured_text(figure):
+    values = [v for v in figure["values"] if v is not None]
+    if not values:
+        return "—"
+    if isinstance(figure["seeds"], bool):
+        held = sum(map(bool, values))
+        if held in (0, len(values)):
+            return "yes" if held else "no"
+        return f"yes in {held} of {len(values)}"
+    text = _number(figure["mean"], figure["digits"], len(values))
+    if len(values) > 1:
+        std_digits = figure["digits"] or 1
+        text += f" ± {figure['std']:.{std_digits}f} (n={len(values)})"
+    return text
+
+
+def figure_row(figure):
+    """Display strings of one figure: label, seeds, measured, verdict, reason."""
+    return {"label": figure["label"], "seeds": seeds_text(figure), "measured": measured_text(figure),
+            "verdict": figure["verdict"], "reason": figure.get("reason") or ""}
+
+
+def _settings_lines(results):
+    settings, versions = results["settings"], results.get("versions", {})
+    lines = [f"seeds {', '.join(map(str, settings['seeds']))} ({settings['repeats']} repeat"
+             f"{'s' if settings['repeats'] > 1 else ''} per experiment); data split random_state=42"]
+    if settings.get("limit") or settings.get("max_epochs"):
+        lines.append(f"quick check: --limit {settings.get('limit')} --epochs {settings.get('max_epochs')}")
+    lines.append(f"Keras {versions.get('keras')} on {versions.get('backend')} {versions.get('backend_version')}, "
+                 f"nnlab {versions.get('nnlab')}, Python {versions.get('python')}, git "
+                 f"{versions.get('git_commit')}, {results.get('cpu_count')} CPU cores")
+    lines.append(f"data: {results.get('data')}")
+    total = results.get("total_seconds", 0)
+    wall = f"; {_clock(results['wall_seconds'])} for the last call, data loading included" \
+        if results.get("wall_seconds") else ""
+    lines.append(f"elapsed: {_clock(total)} for the experiments in this report{wall} (target {TARGET})")
+    return lines
+
+
+def _clock(seconds):
+    minutes, seconds = divmod(int(round(seconds or 0)), 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
+def _counts(results):
+    verdicts = [f["verdict"] for e in results["experiments"].values() for f in e["figures"]]
+    return verdicts.count("matches"), verdicts.count("differs")
+
+
+def _run_lines(experiment):
+    lines = []
+    for name, run in experiment["repeats"][0]["runs"].items():
+        part = f"first {run['epochs']} of {run['of']} epochs of " if run["epochs"] != run["of"] else ""
+        lines.append(f"{name}: {part}{run['dir']}")
+    return lines
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def _table(header, rows, classes=None):
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cells = []
+        for j, cell in enumerate(row):
+            css = (classes or {}).get((i, j), "")
+            cells.append(f"<td class=\"{css}\">{html.escape(str(cell))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _figure_table(records, with_id):
+    rows, classes = [], {}
+    for experiment in records:
+        for figure in experiment["figures"]:
+            row = figure_row(figure)
+            cells = [row["label"], row["seeds"], row["measured"], row["verdict"], row["reason"]]
+            rows.append(([experiment["id"]] if with_id else []) + cells)
+            offset = 1 if with_id else 0
+            classes[(len(rows) - 1, 3 + offset)] = row["verdict"]
+            classes[(len(rows) - 1, 1 + offset)] = classes[(len(rows) - 1, 2 + offset)] = "num"
+            classes[(len(rows) - 1, 4 + offset)] = "reason"
+    header = (["exp"] if with_id else []) + ["figure", "seeds report", "nnlab measured", "verdict", "reason"]
+    return _table(header, rows, classes)
+
+
+def _image(out, plot):
+    path = Path(out) / plot["file"]
+    if not path.is_file():
+        return f"<p>(missing plot {html.escape(plot['file'])})</p>"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f"<figure><img alt=\"{html.escape(plot['caption'])}\" src=\"data:image/png;base64,{data}\">"
+            f"<figcaption>{html.escape(plot['caption'])} ({html.escape(plot['file'])})</figcaption></figure>")
+
+
+def _details_html(details):
+    parts = []
+    for key, value in details.items():
+        if key == "summaries":
+            for way, text in value.items():
+                parts.append(f"<p>summary(), {html.escape(way)}:</p><pre>{html.escape(text)}</pre>")
+        elif isinstance(value, dict):
+            items = ", ".join(f"{k}: {v}" for k, v in value.items())
+            parts.append(f"<p>{html.escape(key.replace('_', ' '))}: {html.escape(items)}</p>")
+        else:
+            parts.append(f"<p>{html.escape(key.replace('_', ' '))}: {html.escape(str(value))}</p>")
+    return "".join(parts)
+
+
+def render_html(results, out):
+    records = list(results["experiments"].values())
+    matches, differs = _counts(results)
+    parts = ["<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+             "<title>nnlab reproduce: the seeds' experiments</title>", f"<style>{CSS}</style></head><body>",
+             "<h1>nnlab reproduce: the seeds' experiments E1–E10</h1>",
+             f"<p>{matches} figures match, {differs} differ. Generated "
+             f"{datetime.datetime.now():%Y-%m-%d %H:%M} by <code>nnlab reproduce</code>.</p>"]
+    settings = results["settings"]
+    if settings.get("limit") or settings.get("max_epochs"):
+        parts.append("<p class=\"warn\">Quick check with --limit/--epochs: not the seeds' data size or epochs, "
+                     "so the verdicts say little.</p>")
+    parts.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in _settings_lines(results)) + "</ul>")
+    parts.append("<h2>All figures</h2>" + _figure_table(records, with_id=True))
+    parts.append("<h2>Elapsed time per experiment</h2>" + _table(
+        ["exp", "experiment", "seconds"],
+        [[e["id"], e["title"], f"{e['seconds']:.1f}"] for e in records]
+        + [["total", "", f"{results.get('total_seconds', 0):.1f}"]],
+        {(i, 2): "num" for i in range(len(records) + 1)}))
+    parts.append("<h2>How figures are judged</h2><ul>"
+                 + "".join(f"<li>{html.escape(rule)}</li>" for rule in RULES) + "</ul>")
+    parts.append("<h2>Checked, not a cause of differences</h2><ul>"
+                 + "".join(f"<li>{html.escape(note)}</li>" for note in experiments.NOTES) + "</ul>")
+    for plot in results.get("plots", []):
+        parts.append(_image(out, plot))
+    for experiment in records:
+        parts.append(f"<h2 id=\"{experiment['id']}\">{experiment['id']}: {html.escape(experiment['title'])}</h2>")
+        parts.append(f"<p class=\"setup\">{html.escape(experiment['setup'])}</p>")
+        parts.append(_figure_table([experiment], with_id=False))
+        parts.append(_details_html(experiment.get("details", {})))
+        for plot in experiment.get("plots", []):
+            parts.append(_image(out, plot))
+        runs = _run_lines(experiment)
+        if runs:
+            parts.append("<p>Run folders (seed " + str(experiment["repeats"][0]["seed"]) + "): "
+                         + "; ".join(html.escape(line) for line in runs) + "</p>")
+        parts.append(f"<p>{experiment['seconds']:.1f} s.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def _md_table(header, rows):
+    escape = lambda cell: str(cell).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _md_figures(records, with_id):
+    rows = []
+    for experiment in records:
+        for figure in experiment["figures"]:
+            row = figure_row(figure)
+            verdict = f"**{row['verdict']}**" if row["verdict"] in ("matches", "differs") else row["verdict"]
+            rows.append(([experiment["id"]] if with_id else [])
+                        + [row["label"], row["seeds"], row["measured"], verdict, row["reason"]])
+    header = (["exp"] if with_id else []) + ["figure", "seeds report", "nnlab measured", "verdict", "reason"]
+    return _md_table(header, rows)
+
+
+def render_markdown(results):
+    records = list(results["experiments"].values())
+    matches, differs = _counts(results)
+    lines = ["# nnlab reproduce: the seeds' experiments E1–E10", "",
+             f"{matches} figures match, {differs} differ. Open `index.html` for the same report with the plots "
+             "embedded.", ""]
+    lines += [f"- {line}" for line in _settings_lines(results)] + ["", "## All figures", "",
+                                                                     _md_figures(records, True), "",
+                                                                     "## Elapsed time per experiment", ""]
+    lines.append(_md_table(["exp", "experiment", "seconds"],
+                           [[e["id"], e["title"], f"{e['seconds']:.1f}"] for e in records]
+                           + [["total", "", f"{results.get('total_seconds', 0):.1f}"]]))
+    lines += ["", "## How figures are judged", ""] + [f"- {rule}" for rule in RULES] + [""]
+    lines += ["## Checked, not a cause of differences", ""] + [f"- {note}" for note in experiments.NOTES] + [""]
+    lines += [f"![{p['caption']}]({p['file']})" for p in results.get("plots", [])]
+    for experiment in records:
+        lines += ["", f"## {experiment['id']}: {experiment['title']}", "", experiment["setup"], "",
+                  _md_figures([experiment], False), ""]
+        for key, value in experiment.get("details", {}).items():
+            if key == "summaries":
+                for way, text in value.items():
+                    lines += [f"summary(), {way}:", "", "```", text, "```", ""]
+            else:
+                lines += [f"{key.replace('_', ' ')}: {value}", ""]
+        lines += [f"![{p['caption']}]({p['file']})" for p in experiment.get("plots", [])]
+        runs = _run_lines(experiment)
+        if runs:
+            lines += ["", "Run folders: " + "; ".join(f"`{line}`" for line in runs)]
+        lines += ["", f"{experiment['seconds']:.1f} s."]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(results, out):
+    """Write ``out/index.html`` and ``out/README.md`` from a results dict; returns the HTML path."""
+    out = Path(out)
+    (out / "README.md").write_text(render_markdown(results))
+    path = out / "index.html"
+    path.write_text(render_html(results, out))
+    return path
+
+
+# ---------------------------------------------------------------- results.json
+
+
+def jsonable(value):
+    """numpy scalars -> plain Python, recursively, for json.dumps."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    return value
+
+
+def load_results(out, settings, resume):
+    """results.json of an earlier call with the same settings, else a fresh one."""
+    path = Path(out) / "results.json"
+    fresh = {"settings": settings, "experiments": {}}
+    if not path.is_file():
+        return fresh, None
+    try:
+        results = json.loads(path.read_text())
+        same = results["settings"] == settings
+    except (ValueError, KeyError, TypeError):
+        if resume:
+            raise NnlabError(f"{path} is not a results file of `nnlab reproduce`; delete it or drop --resume."
+                             ) from None
+        return fresh, f"{path} was unreadable; starting a new one."
+    if not same:
+        old = results["settings"]
+        if resume:
+            raise NnlabError(
+                f"{path} was made with --repeats {old.get('repeats')} --limit {old.get('limit')} "
+                f"--epochs {old.get('max_epochs')}, not --repeats {settings['repeats']} --limit "
+                f"{settings['limit']} --epochs {settings['max_epochs']}; resume with the same settings, "
+                "or drop --resume to start over.")
+        return fresh, f"{path} had other settings ({old}); starting a new one."
+    return results, None
+
+
+def save_results(out, results):
+    """Write results.json atomically (temp file, then rename) and rewrite the report."""
+    order = [experiment.id for experiment in experiments.EXPERIMENTS]
+    rank = lambda item: order.index(item[0]) if item[0] in order else len(order)  # noqa: E731
+    results["experiments"] = dict(sorted(results["experiments"].items(), key=rank))
+    results["total_seconds"] = round(sum(e["seconds"] for e in results["experiments"].values()), 1)
+    path = Path(out) / "results.json"
+    tmp = path.with_name(f".results.json.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(jsonable(results), indent=1) + "\n")
+    tmp.replace(path)
+    write_report(results, out)
+
+
+def print_summary(results, console):
+    """The verdict table on the console."""
+    from rich.table import Table
+
+    table = Table("exp", "figure", "seeds", "measured", "verdict", title="seeds vs nnlab")
+    colors = {"matches": "green", "differs": "red"}
+    for experiment in results["experiments"].values():
+        for figure in experiment["figures"]:
+            row = figure_row(figure)
+            color = colors.get(figure["verdict"], "dim")
+            table.add_row(experiment["id"], row["label"], row["seeds"], row["measured"],
+                          f"[{color}]{figure['verdict']}[/]")
+    console.print(table)
