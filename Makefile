@@ -28,6 +28,7 @@ test-fast: setup
 bench: setup
 	$(BIN)/python bench/data_load.py
 	$(BIN)/python bench/train_speed.py
+	$(BIN)/python bench/cnn_preset.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -22,6 +22,7 @@ from pathlib import Path
 from nnlab.errors import NnlabError
 
 OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adam")
+SCHEDULES = ("constant", "cosine")
 APIS = ("sequential", "functional", "subclass")
 VALIDATIONS = ("seeds", "stratified", "none")
 MODELS = ("logreg", "dnn-sigmoid", "dnn", "mnist-512", "cnn")
@@ -33,6 +34,7 @@ class OptimizerConfig:
     learning_rate: float | None = None  # None: Keras' default for that optimizer
     momentum: float = 0.0  # sgd and rmsprop only
     nesterov: bool = False  # sgd only
+    schedule: str = "constant"  # constant, or cosine: CosineDecay from learning_rate to 0 over all steps
 
 
 @dataclasses.dataclass
@@ -81,6 +83,7 @@ class RunConfig:
             _choice("--preset", self.preset, tuple(PRESETS))
         _choice("--api", self.api, APIS)
         _choice("--optimizer", self.optimizer.name, OPTIMIZERS)
+        _choice("--schedule", self.optimizer.schedule, SCHEDULES)
         _choice("--validation", self.validation, VALIDATIONS)
         _choice("--save-format", self.save_format, ("keras", "h5"))
         if self.save_format == "h5" and self.api == "subclass":
@@ -222,8 +225,8 @@ PRESETS = {
         "early_stopping": {"monitor": "val_accuracy", "patience": 2},
     },
     "cnn": {
-        "model": "cnn", "optimizer": {"name": "adam"}, "epochs": 12, "batch_size": 128,
-        "early_stopping": {"patience": 3, "restore_best_weights": True},
+        "model": "cnn", "optimizer": {"name": "adam", "learning_rate": 2e-3, "schedule": "cosine"},
+        "epochs": 12, "batch_size": 128,
     },
 }
 

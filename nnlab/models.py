@@ -21,7 +21,8 @@ logreg         Flatten -> Dense(10, softmax)                      (E2)     7,850
 dnn-sigmoid    Flatten -> Dense(100, sigmoid) -> Dense(10, softmax) (E3)   79,510
 dnn            Flatten -> Dense(100, relu) [-> Dropout(r)] -> Dense(10)    79,510
 mnist-512      Flatten -> Dense(512, relu) -> Dropout(0.5) -> Dense(10)    407,050
-cnn            two conv blocks -> Dense(128) -> Dense(10); beats the seeds
+cnn            two stride-2 conv blocks -> Dense(128) -> Dense(10)             422,026
+               (0.92 test accuracy in 12 epochs, about 3 minutes on 2 CPU cores)
 =============  ==========================================================  =========
 """
 
@@ -44,17 +45,21 @@ def _dense_stack(units, activation, dropout, hidden_name=None, output_name=None)
 
 
 def _cnn(dropout):
-    # (28, 28) -> (28, 28, 1) -> conv 32 -> (14, 14, 32) -> conv 64 -> (7, 7, 64) -> 128 -> 10
+    # (28, 28) -> (28, 28, 1) -> stride-2 conv 32 -> (14, 14, 32) -> stride-2 conv 64 -> (7, 7, 64)
+    #          -> 3136 -> 128 -> 10. Stride-2 convolutions instead of max-pooling: on this CPU, XLA's
+    # max-pool backward pass made an epoch 2-3x slower for no accuracy gain.
     L = keras.layers
     return [
         L.Reshape((*IMAGE_SHAPE, 1)),
-        L.Conv2D(32, 3, padding="same", activation="relu"),
-        L.MaxPooling2D(),
-        L.Conv2D(64, 3, padding="same", activation="relu"),
-        L.MaxPooling2D(),
+        L.RandomFlip("horizontal"),  # training only; a mirrored shirt is still a shirt
+        L.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
+        L.BatchNormalization(),
+        L.Conv2D(64, 3, strides=2, padding="same", activation="relu"),
+        L.BatchNormalization(),
         L.Flatten(),
         L.Dropout(dropout),
         L.Dense(128, activation="relu"),
+        L.Dropout(dropout),
         L.Dense(NUM_CLASSES, activation="softmax"),
     ]
 

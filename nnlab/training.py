@@ -27,6 +27,7 @@ The command line runs the same function: ``nnlab train --preset seeds-final``.
 import dataclasses
 import datetime
 import json
+import math
 import os
 import platform
 import subprocess
@@ -59,10 +60,19 @@ def enable_compile_cache():
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
-def build_optimizer(config):
-    """A Keras optimizer from ``config.optimizer``; learning_rate None keeps Keras' default."""
+def build_optimizer(config, steps_per_epoch=None):
+    """A Keras optimizer from ``config.optimizer``; learning_rate None keeps Keras' default.
+
+    ``schedule="cosine"`` decays the learning rate to 0 over ``epochs * steps_per_epoch`` steps
+    with ``keras.optimizers.schedules.CosineDecay``.
+    """
     opt = config.optimizer
     kwargs = {} if opt.learning_rate is None else {"learning_rate": opt.learning_rate}
+    if opt.schedule == "cosine":
+        if steps_per_epoch is None:
+            raise NnlabError("schedule 'cosine' needs the number of steps per epoch.")
+        initial = opt.learning_rate or (0.01 if opt.name == "sgd" else 0.001)  # Keras' defaults
+        kwargs["learning_rate"] = keras.optimizers.schedules.CosineDecay(initial, config.epochs * steps_per_epoch)
     if opt.name == "sgd":
         return keras.optimizers.SGD(momentum=opt.momentum, nesterov=opt.nesterov, **kwargs)
     if opt.name == "rmsprop":
@@ -72,8 +82,8 @@ def build_optimizer(config):
     return keras.optimizers.Adam(**kwargs)
 
 
-def compile_model(model, config, metrics=("accuracy",)):
-    model.compile(optimizer=build_optimizer(config), loss=config.loss, metrics=list(metrics))
+def compile_model(model, config, metrics=("accuracy",), steps_per_epoch=None):
+    model.compile(optimizer=build_optimizer(config, steps_per_epoch), loss=config.loss, metrics=list(metrics))
     return model
 
 
@@ -187,7 +197,7 @@ def train(config, splits=None, model=None, extra_callbacks=()):
         splits = load_splits(config.data_dir, validation=config.validation, limit=config.limit)
     if model is None:
         model = build_model(config.model, config.api, config.dropout)
-    compile_model(model, config)
+    compile_model(model, config, steps_per_epoch=math.ceil(len(splits.x_train) / config.batch_size))
     run_dir = new_run_dir(config)
     (run_dir / "config.json").write_text(json.dumps(to_dict(config), indent=2) + "\n")
 
