@@ -64,6 +64,7 @@ class RunConfig:
     loss: str = "sparse_categorical_crossentropy"
     epochs: int = 5
     batch_size: int = 32  # samples per step, as the seeds (1500 steps per epoch)
+    steps_per_execution: int = 50  # batches per trip into Keras' JAX step loop; same results, ~1.6x faster
     eval_batch_size: int = 1000  # validation/test only; divides 12,000 and 10,000, so one XLA compile
     validation: str = "seeds"  # seeds: train_test_split(0.2, random_state=42); stratified; none
     checkpoint: CheckpointConfig = dataclasses.field(default_factory=CheckpointConfig)
@@ -92,6 +93,7 @@ class RunConfig:
         _at_least("--epochs", self.epochs, 1)
         _at_least("--batch-size", self.batch_size, 1)
         _at_least("--eval-batch-size", self.eval_batch_size, 1)
+        _at_least("--steps-per-execution", self.steps_per_execution, 1)
         if self.limit is not None:
             _at_least("--limit", self.limit, 1)
         if self.verbose not in (0, 1, 2):

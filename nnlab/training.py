@@ -83,7 +83,10 @@ def build_optimizer(config, steps_per_epoch=None):
 
 
 def compile_model(model, config, metrics=("accuracy",), steps_per_epoch=None):
-    model.compile(optimizer=build_optimizer(config, steps_per_epoch), loss=config.loss, metrics=list(metrics))
+    # steps_per_execution only groups batches between Python-side bookkeeping (Keras sets
+    # tracked model state once per group): the same updates, so the same history.
+    model.compile(optimizer=build_optimizer(config, steps_per_epoch), loss=config.loss, metrics=list(metrics),
+                  steps_per_execution=config.steps_per_execution)
     return model
 
 
