@@ -105,7 +105,7 @@ def main():
     ours = statistics.mean(r[5] for r in rows)
     acc_gap = abs(statistics.mean(r[3] for r in rows) - statistics.mean(r[7] for r in rows))
     ratio = ours / base
-    print(f"claim: nnlab s/epoch <= 0.5 x seeds' code at the same val accuracy (+-0.005)")
+    print("claim: nnlab s/epoch <= 0.5 x seeds' code at the same val accuracy (+-0.005)")
     print(f"baseline (seeds' code): {base:.3f} s/epoch; nnlab: {ours:.3f} s/epoch; ratio {ratio:.3f} "
           f"({'met' if ratio <= 0.5 else 'NOT met'}); val accuracy gap {acc_gap:.4f} "
           f"({'met' if acc_gap <= 0.005 else 'NOT met'})")

@@ -90,12 +90,12 @@ class RunConfig:
         if self.save_format == "h5" and self.api == "subclass":
             raise NnlabError("--save-format h5 cannot hold a subclassed model (Keras' legacy format only restores "
                              "Sequential and Functional models); use --save-format keras or --api functional.")
-        _at_least("--epochs", self.epochs, 1)
-        _at_least("--batch-size", self.batch_size, 1)
-        _at_least("--eval-batch-size", self.eval_batch_size, 1)
-        _at_least("--steps-per-execution", self.steps_per_execution, 1)
+        at_least("--epochs", self.epochs, 1)
+        at_least("--batch-size", self.batch_size, 1)
+        at_least("--eval-batch-size", self.eval_batch_size, 1)
+        at_least("--steps-per-execution", self.steps_per_execution, 1)
         if self.limit is not None:
-            _at_least("--limit", self.limit, 1)
+            at_least("--limit", self.limit, 1)
         if self.verbose not in (0, 1, 2):
             raise NnlabError(f"--verbose must be 0, 1 or 2, got {self.verbose}.")
         if self.dropout is not None and not 0 <= self.dropout < 1:
@@ -110,7 +110,7 @@ class RunConfig:
         if self.optimizer.nesterov and self.optimizer.name != "sgd":
             raise NnlabError(f"--nesterov applies to sgd only, not {self.optimizer.name}.")
         if self.early_stopping.patience is not None:
-            _at_least("--early-stopping", self.early_stopping.patience, 0)
+            at_least("--early-stopping", self.early_stopping.patience, 0)
         if self.name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):
             raise NnlabError(f"--name must be letters, digits, '.', '_' or '-', got {self.name!r}.")
         for flag, monitor in (("checkpoint monitor", self.checkpoint.monitor),
@@ -139,7 +139,8 @@ def _choice(flag, value, choices):
         raise NnlabError(f"{flag} must be one of {', '.join(choices)}; got {value!r}.{hint}")
 
 
-def _at_least(flag, value, minimum):
+def at_least(flag, value, minimum):
+    """Refuse anything but an integer >= minimum (bools too), naming the flag and the value."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise NnlabError(f"{flag} must be an integer >= {minimum}, got {value!r}.")
 

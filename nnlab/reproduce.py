@@ -35,12 +35,12 @@ from pathlib import Path
 import numpy as np
 
 from nnlab import experiments
+from nnlab.config import at_least
 from nnlab.errors import NnlabError
 from nnlab.experiments import RISE
 from nnlab.report_html import jsonable, load_results, print_summary, save_results
 
 FIRST_SEED = 42  # repeats use 42, 43, ...; the data split stays the seeds' random_state=42
-EVAL_BATCH = 1000  # divides 12,000 and 10,000: one compiled evaluation shape (results unchanged)
 TOLERANCE_FLOOR = 0.01
 
 
@@ -160,8 +160,7 @@ class Runner:
             epochs = min(epochs, self.max_epochs)
         return from_preset(None, **merge(run.settings, {
             "epochs": epochs, "seed": seed, "name": f"{experiment_id}-{run.name}-seed{seed}",
-            "runs_dir": str(self.out / "runs"), "verbose": self.verbose, "eval_batch_size": EVAL_BATCH,
-            "limit": self.limit}))
+            "runs_dir": str(self.out / "runs"), "verbose": self.verbose, "limit": self.limit}))
 
     @staticmethod
     def key(config):
@@ -304,11 +303,6 @@ def parse_only(only):
     return [name for name in valid if name in names]
 
 
-def _check_count(flag, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise NnlabError(f"{flag} must be an integer >= 1, got {value!r}.")
-
-
 def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epochs=None, resume=False,
               data_dir=None, verbose=None, console=None):
     """Run the chosen experiments with the seeds' settings and write the comparison report.
@@ -334,11 +328,11 @@ def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epo
     from nnlab.training import versions
 
     chosen = parse_only(only)
-    _check_count("--repeats", repeats)
+    at_least("--repeats", repeats, 1)
     if max_epochs is not None:
-        _check_count("--epochs", max_epochs)
+        at_least("--epochs", max_epochs, 1)
     if limit is not None:
-        _check_count("--limit", limit)
+        at_least("--limit", limit, 1)
     console = console or Console()
     verbose = (1 if console.is_terminal else 2) if verbose is None else verbose
     out = Path(out)

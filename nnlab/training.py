@@ -48,8 +48,6 @@ from nnlab.saving import load_model, save_model
 
 def enable_compile_cache():
     """JAX's persistent compilation cache: runs of the same model and optimizer skip XLA's compile (~2 s each)."""
-    import keras
-
     if keras.backend.backend() != "jax":
         return
     import jax
@@ -71,7 +69,7 @@ def build_optimizer(config, steps_per_epoch=None):
     if opt.schedule == "cosine":
         if steps_per_epoch is None:
             raise NnlabError("schedule 'cosine' needs the number of steps per epoch.")
-        initial = opt.learning_rate or (0.01 if opt.name == "sgd" else 0.001)  # Keras' defaults
+        initial = opt.learning_rate or float(keras.optimizers.get(opt.name).learning_rate)  # Keras' default
         kwargs["learning_rate"] = keras.optimizers.schedules.CosineDecay(initial, config.epochs * steps_per_epoch)
     if opt.name == "sgd":
         return keras.optimizers.SGD(momentum=opt.momentum, nesterov=opt.nesterov, **kwargs)
