@@ -40,7 +40,7 @@ class Figure:
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """One ``nnlab.training.train`` call: nnlab config settings (epochs are the seeds', capped by --epochs).
+    """One ``nnlab.core.training.train`` call: nnlab config settings (epochs are the seeds', capped by --epochs).
 
     ``keep``: the experiment uses the trained model or run folder, not only the
     history, so the run is never read off a longer one. ``build``: a function that
@@ -205,19 +205,20 @@ def e7_dropout(ctx):
 
 def e8_save_restore(ctx):
     """save_weights + save, reload both into fresh models, compare three accuracies on val."""
-    from nnlab.errors import NnlabError
-    from nnlab.evaluation import argmax_accuracy, evaluate
-    from nnlab.models import build_model
-    from nnlab.saving import load_model, load_weights, save_model
+    from nnlab.core.errors import NnlabError
+    from nnlab.core.evaluation import argmax_accuracy, evaluate
+    from nnlab.core.saving import load_model, load_weights, save_model
+    from nnlab.fashion.models import build_model
+    from nnlab.fashion.task import TASK
 
     run = ctx.runs["dropout-10"].result
     x_val, y_val = ctx.splits.x_val, ctx.splits.y_val
     weights = save_model(run.model, run.run_dir / "model.weights.h5")
     whole = save_model(run.model, run.run_dir / "model-whole.keras")
     fresh = load_weights(build_model("dnn", dropout=0.3), weights)  # the seeds' model_fn(Dropout(0.3))
-    values = {"argmax_acc": argmax_accuracy(fresh, x_val, y_val),
-              "evaluate_acc": evaluate(run.model, x_val, y_val)["accuracy"],
-              "reloaded_acc": evaluate(load_model(whole), x_val, y_val)["accuracy"]}
+    values = {"argmax_acc": argmax_accuracy(fresh, x_val, y_val, TASK),
+              "evaluate_acc": evaluate(run.model, x_val, y_val, TASK)["accuracy"],
+              "reloaded_acc": evaluate(load_model(whole), x_val, y_val, TASK)["accuracy"]}
     accuracies = list(values.values())
     values["all_equal"] = max(accuracies) - min(accuracies) < 1e-6
     try:
@@ -232,11 +233,12 @@ def e8_save_restore(ctx):
 
 def e9_checkpoint(ctx):
     """load_model('best-model.keras') + evaluate; the checkpoint is the epoch with the lowest val loss."""
-    from nnlab.evaluation import evaluate
-    from nnlab.saving import load_model
+    from nnlab.core.evaluation import evaluate
+    from nnlab.core.saving import load_model
+    from nnlab.fashion.task import TASK
 
     run = ctx.runs["dropout-20"].result
-    best = evaluate(load_model(run.run_dir / "best.keras"), ctx.splits.x_val, ctx.splits.y_val)
+    best = evaluate(load_model(run.run_dir / "best.keras"), ctx.splits.x_val, ctx.splits.y_val, TASK)
     lowest = min(ctx.runs["dropout-20"].history["val_loss"])
     return {"best_val_loss": best["loss"], "best_val_acc": best["accuracy"],
             "best_is_lowest": abs(best["loss"] - lowest) < 1e-4}

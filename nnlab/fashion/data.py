@@ -5,7 +5,7 @@ that works offline: it reads the four IDX files (``.gz`` or raw) from the first
 place that has them, checks their headers and SHA-256, and caches the decoded
 arrays so that a warm load takes a few hundredths of a second.
 
-    >>> from nnlab.data import load_fashion_mnist, load_splits
+    >>> from nnlab.fashion.data import load_fashion_mnist, load_splits
     >>> (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
     >>> x_train.shape, x_train.dtype, y_train[:10].tolist()
     ((60000, 28, 28), dtype('uint8'), [9, 0, 0, 3, 0, 2, 7, 2, 5, 5])
@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlab.errors import NnlabError
+from nnlab.core.errors import NnlabError
+from nnlab.core.task import Splits
 
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -170,8 +171,12 @@ def _download_with_keras():
 
     try:
         return keras.datasets.fashion_mnist.load_data()
-    except Exception:  # no network, proxy errors, ...: the caller explains what to do
+    except OSError:  # refused, no disk space, ...
         return None
+    except Exception as error:  # keras.utils.get_file turns URLError/HTTPError into a bare Exception
+        if str(error).startswith("URL fetch failure"):
+            return None
+        raise
 
 
 @dataclasses.dataclass
@@ -228,19 +233,6 @@ def load_fashion_mnist(data_dir=None):
 def scale(images):
     """Pixels 0..255 (uint8) -> float32 0..1, as the seeds' ``/ 255.0`` but in float32."""
     return images.astype(np.float32) / np.float32(255.0)
-
-
-@dataclasses.dataclass
-class Splits:
-    """Scaled train / validation / test arrays. ``x_val`` is None without validation."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray | None
-    y_val: np.ndarray | None
-    x_test: np.ndarray
-    y_test: np.ndarray
-    source: DataSource | None = None
 
 
 VALIDATION_CHOICES = ("seeds", "stratified", "none")

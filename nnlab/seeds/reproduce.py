@@ -4,10 +4,10 @@
     nnlab reproduce --only E5,E9 --repeats 3  # seeds 42, 43, 44: mean ± std per figure
     nnlab reproduce --resume                  # after Ctrl-C: skip experiments already in results.json
 
-Each experiment is one entry of ``EXPERIMENTS`` (in ``nnlab/experiments.py``): its
+Each experiment is one entry of ``EXPERIMENTS`` (in ``nnlab/seeds/experiments.py``): its
 training runs as nnlab config settings (the seeds' values), the figures the seeds
 report, the plots, and at most one hook for the steps that are not a plain training
-run. Every run goes through ``nnlab.training.train`` and leaves a normal run
+run. Every run goes through ``nnlab.core.training.train`` and leaves a normal run
 folder in ``DIR/runs/`` (named like ``E5-sgd-seed42``). After each experiment its
 numbers go into ``DIR/results.json`` and the report (``index.html``, ``README.md``,
 ``plots/``) is rewritten, so Ctrl-C keeps finished experiments.
@@ -34,11 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlab import experiments
-from nnlab.config import at_least
-from nnlab.errors import NnlabError
-from nnlab.experiments import RISE
-from nnlab.report_html import jsonable, load_results, print_summary, save_results
+from nnlab.core.config import at_least
+from nnlab.core.errors import NnlabError
+from nnlab.seeds import experiments
+from nnlab.seeds.experiments import RISE
+from nnlab.seeds.report import jsonable, load_results, print_summary, save_results
 
 FIRST_SEED = 42  # repeats use 42, 43, ...; the data split stays the seeds' random_state=42
 TOLERANCE_FLOOR = 0.01
@@ -115,7 +115,7 @@ class Context:
 
 def run_values(name, out):
     """The standard measures of one run (see ``Figure``), keyed ``"<name>.<measure>"``."""
-    from nnlab.training import best_epoch
+    from nnlab.core.task import best_epoch
 
     history, metrics = out.history, out.result.metrics
     values = {"params": metrics["params"], "acc_first": history["accuracy"][0],
@@ -153,18 +153,19 @@ class Runner:
                         self.longest[key] = max(self.longest.get(key, 0), config.epochs)
 
     def config(self, experiment_id, run, seed):
-        from nnlab.config import from_preset, merge
+        from nnlab.core.config import merge
+        from nnlab.fashion.task import TASK
 
         epochs = run.settings.get("epochs", 5)
         if self.max_epochs:
             epochs = min(epochs, self.max_epochs)
-        return from_preset(None, **merge(run.settings, {
+        return TASK.config(None, **merge(run.settings, {
             "epochs": epochs, "seed": seed, "name": f"{experiment_id}-{run.name}-seed{seed}",
             "runs_dir": str(self.out / "runs"), "verbose": self.verbose, "limit": self.limit}))
 
     @staticmethod
     def key(config):
-        from nnlab.config import to_dict
+        from nnlab.core.config import to_dict
 
         values = to_dict(config)
         for name in ("name", "verbose", "epochs", "runs_dir"):
@@ -179,7 +180,7 @@ class Runner:
         """A RunOutput for ``run`` with ``seed``: from an earlier run with the same settings, or trained now."""
         import keras
 
-        from nnlab.training import train
+        from nnlab.core.training import train
 
         config = self.config(experiment_id, run, seed)
         key = None if run.build else self.key(config)
@@ -202,8 +203,6 @@ class Runner:
         self.console.print(f"  [bold]{label}[/]{extra} · elapsed {clock(time.perf_counter() - self.started)}",
                            soft_wrap=True)
         result = train(config, splits=splits, model=model)
-        if result.metrics["interrupted"]:  # train() stops cleanly on Ctrl-C; we stop the whole reproduction
-            raise KeyboardInterrupt
         if key is not None:
             self.done.setdefault(key, []).append(result)
         return RunOutput(result, min(wanted, result.metrics["epochs_run"]), shared=False)  # early stopping
@@ -266,7 +265,7 @@ def run_experiment(experiment, runner, seeds, raw, console):
 
 def draw(plot, experiment_id, runs, out):
     """Write one plot of the first repeat into ``out/plots``; returns its entry for results.json."""
-    from nnlab.reporting import plot_curves, plot_history
+    from nnlab.core.plots import plot_curves, plot_history
 
     path = Path(out) / "plots" / plot.file
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -314,7 +313,7 @@ def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epo
         limit: keep the first N samples of each split (quick checks). Defaults to all.
         max_epochs: cap every experiment's epochs (and E1's max_iter). Defaults to the seeds'.
         resume: skip experiments already in ``out/results.json`` (made with the same settings).
-        data_dir: folder with the Fashion-MNIST IDX files (see ``nnlab.data``).
+        data_dir: folder with the Fashion-MNIST IDX files (see ``nnlab.fashion.data``).
         verbose: Keras' fit verbosity; defaults to 1 (progress bar) on a terminal, else 2.
         console: a ``rich.console.Console`` for progress lines.
 
@@ -323,9 +322,9 @@ def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epo
     """
     from rich.console import Console
 
-    from nnlab.data import load_fashion_mnist, load_splits
-    from nnlab.reporting import sample_grid
-    from nnlab.training import versions
+    from nnlab.core.runs import versions
+    from nnlab.fashion.data import load_fashion_mnist, load_splits
+    from nnlab.fashion.plots import sample_grid
 
     chosen = parse_only(only)
     at_least("--repeats", repeats, 1)

@@ -5,7 +5,7 @@ list as a ``keras.Sequential``, with the Functional API, or as a ``keras.Model``
 subclass. The three have the same layers in the same order, so the same
 parameter counts and, given the same weights, the same outputs.
 
-    >>> from nnlab.models import build_model
+    >>> from nnlab.fashion.models import build_model
     >>> model = build_model("dnn", dropout=0.3)          # the seeds' model_fn(Dropout(0.3))
     >>> model.count_params()
     79510
@@ -28,9 +28,11 @@ cnn            two stride-2 conv blocks -> Dense(128) -> Dense(10)             4
 
 import keras
 
-from nnlab.config import APIS, MODELS
-from nnlab.data import IMAGE_SHAPE, NUM_CLASSES
-from nnlab.errors import NnlabError
+from nnlab.core.errors import NnlabError
+from nnlab.fashion.data import IMAGE_SHAPE, NUM_CLASSES
+
+APIS = ("sequential", "functional", "subclass")
+MODELS = ("logreg", "dnn-sigmoid", "dnn", "mnist-512", "cnn")
 
 DEFAULT_DROPOUT = {"logreg": 0.0, "dnn-sigmoid": 0.0, "dnn": 0.0, "mnist-512": 0.5, "cnn": 0.3}
 MODEL_NAMES = {"dnn-sigmoid": "Fashion_MNIST_DNN_Model"}  # the seeds' second way of building E3

@@ -12,15 +12,16 @@ stored in a model file is run.
     >>> load_weights(build_model("dnn", dropout=0.3), "model.weights.h5")
 """
 
+import contextlib
 import logging
 import re
 from collections import defaultdict
 from pathlib import Path
 
 import keras
-from keras.src.models import Functional  # keras.Model(inputs, outputs) builds one
 
-from nnlab.errors import NnlabError
+from nnlab.core.errors import NnlabError
+from nnlab.core.runs import atomic_path
 
 MODEL_SUFFIXES = (".keras", ".h5")
 WEIGHTS_SUFFIX = ".weights.h5"
@@ -39,20 +40,27 @@ def _kind(path):
     )
 
 
+def is_graph_model(model):
+    """True for a Sequential or Functional model (a graph of layers), False for a keras.Model subclass."""
+    return isinstance(model, keras.Sequential) or (type(model).__name__ == "Functional"
+                                                   and type(model).__module__.startswith("keras."))
+
+
 def save_model(model, path):
-    """Save the whole model or only its weights, by the file name's ending."""
+    """Save the whole model or only its weights, by the file name's ending; atomically (temp file + rename)."""
     path = Path(path)
     kind = _kind(path)
-    if kind == "model" and path.suffix == ".h5" and not isinstance(model, (keras.Sequential, Functional)):
+    if kind == "model" and path.suffix == ".h5" and not is_graph_model(model):
         # Keras writes such a file without complaint but cannot load it back (no layers to restore).
         raise NnlabError(f"Cannot save the subclassed model '{model.name}' ({type(model).__name__}) to {path}: "
                          "Keras' legacy .h5 format only restores Sequential and Functional models. "
                          "Save it as .keras (whole model) or .weights.h5, or build it with api='functional'.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "weights":
-        model.save_weights(str(path))
-    else:
-        model.save(str(path))
+    with atomic_path(path) as tmp:
+        if kind == "weights":
+            model.save_weights(str(tmp))
+        else:
+            model.save(str(tmp))
     return path
 
 
@@ -70,20 +78,45 @@ def resolve_model_path(path):
     return path
 
 
-def load_model(path, compile=True):
-    """Load a whole model (``.keras`` or ``.h5``) or a run folder's best model, in safe mode."""
-    import nnlab.models  # noqa: F401  registers nnlab's subclassed model with Keras
+class _DropMessages(logging.Filter):
+    def __init__(self, text):
+        super().__init__()
+        self.text = text
 
+    def filter(self, record):
+        return self.text not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet(logger, text):
+    """Hide log records containing ``text`` from ``logger`` for the duration only (other records pass)."""
+    log_filter = _DropMessages(text)
+    logging.getLogger(logger).addFilter(log_filter)
+    try:
+        yield
+    finally:
+        logging.getLogger(logger).removeFilter(log_filter)
+
+
+def load_model(path, compile=True):
+    """Load a whole model (``.keras`` or ``.h5``) or a run folder's best model, in safe mode.
+
+    Models of every task load (each task's package registers its own layers and model
+    classes with Keras when imported; ``nnlab.core.task.import_tasks`` imports them all).
+    """
+    from nnlab.core.task import import_tasks
+
+    import_tasks()
     path = resolve_model_path(path)
     if _kind(path) == "weights":
         raise NnlabError(f"{path} holds weights only, not an architecture. Build the model first "
                          "(e.g. `build_model('dnn', dropout=0.3)`) and call load_weights(model, path), "
                          "or pass a .keras file.")
-    # Legacy .h5 files make Keras log a harmless "compiled metrics not built" warning via absl.
-    logging.getLogger("absl").setLevel(logging.ERROR)
     try:
-        return keras.models.load_model(str(path), compile=compile, safe_mode=True)
-    except (ValueError, OSError, TypeError) as error:
+        # Legacy .h5 files make Keras log a harmless "compiled metrics" warning through absl.
+        with _quiet("absl", "ompiled"):
+            return keras.models.load_model(str(path), compile=compile, safe_mode=True)
+    except (ValueError, OSError) as error:  # not a model file, truncated, unsafe (Lambda), unknown class
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise NnlabError(f"Cannot load model {path}: {first_line}") from None
 
@@ -97,14 +130,23 @@ def _snake(name):
 def _model_shapes(model):
     """{'dense': [(784, 100), (100,)], 'dense_1': ...}: each layer with weights, named as Keras' h5 files do."""
     counts, shapes = defaultdict(int), {}
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if not layer.weights or layer._layers:
+    for layer in _leaf_layers(model):
+        if not layer.weights:
             continue
         base = _snake(type(layer).__name__)
         key = base if counts[base] == 0 else f"{base}_{counts[base]}"
         counts[base] += 1
         shapes[key] = [tuple(w.shape) for w in layer.weights]
     return shapes
+
+
+def _leaf_layers(model):
+    """Layers that hold their own weights, depth first (what Keras' weights files list)."""
+    for layer in model.layers:
+        if getattr(layer, "layers", None):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
 
 
 def _file_shapes(path):

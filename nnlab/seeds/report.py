@@ -1,6 +1,6 @@
 """The ``nnlab reproduce`` report: ``results.json``, ``index.html`` (self-contained) and ``README.md``.
 
-    >>> from nnlab.report_html import write_report
+    >>> from nnlab.seeds.report import write_report
     >>> write_report(json.loads(Path("reports/reproduce/results.json").read_text()), "reports/reproduce")
 
 ``save_results`` writes results.json atomically (temp file, then rename) and
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlab import experiments
-from nnlab.errors import NnlabError
+from nnlab.core.errors import NnlabError
+from nnlab.seeds import experiments
 
 RULES = (
     "Each figure is judged with tol = max(2 × std, 0.01), std over the repeats (0 for one repeat).",

@@ -1,0 +1,17 @@
+"""The Typer application: every command group of ``nnlab``, assembled, and the helpers they share."""
+
+import nnlab  # noqa: F401  sets the Keras backend before anything imports keras
+
+import typer
+
+from nnlab.cli import data, reproduce, runs, train
+
+app = typer.Typer(help="Train, compare, save, restore and serve Keras models: the lucky-bag Fashion-MNIST "
+                       "classifier and ticket triage.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app.add_typer(data.app, name="data")
+app.add_typer(runs.app, name="runs")
+for command in (train.train, train.evaluate, train.predict, train.summary):
+    app.command()(command)
+app.command("plot-model")(train.plot_model)
+app.command()(reproduce.reproduce)

@@ -1,0 +1,24 @@
+"""``nnlab reproduce``: rerun the seeds' experiments E1-E10 and compare with their figures."""
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from nnlab.cli.common import DataDir
+
+
+def reproduce(
+    only: Optional[str] = typer.Option(None, help="Comma-separated experiments, e.g. E5,E9 (default: all)."),
+    repeats: int = typer.Option(1, help="Seeds per experiment; reports mean ± std."),
+    out: Path = typer.Option(Path("reports/reproduce"), help="Report folder."),
+    limit: Optional[int] = typer.Option(None, help="Use only the first N samples of each split (quick check)."),
+    epochs: Optional[int] = typer.Option(None, help="Cap every experiment's epochs (quick check)."),
+    resume: bool = typer.Option(False, help="Skip experiments already finished in --out."),
+    data_dir: Optional[Path] = DataDir,
+):
+    """Rerun the seeds' experiments E1-E10 and compare with the figures they report."""
+    from nnlab.seeds.reproduce import reproduce as run_reproduce
+
+    run_reproduce(only=only, repeats=repeats, out=out, limit=limit, max_epochs=epochs, resume=resume,
+                  data_dir=data_dir)

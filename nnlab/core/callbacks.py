@@ -1,0 +1,237 @@
+"""Keras callbacks that make a run folder survive crashes and continue after them.
+
+``train`` puts Keras' own ModelCheckpoint and EarlyStopping in the callback list
+and adds these:
+
+- :class:`EpochTimer`: wall-clock seconds of each epoch.
+- :class:`ResumableEarlyStopping`: Keras' EarlyStopping that can start from a saved wait/best.
+- :class:`RunRecorder`, last in the list: after every epoch it renames the checkpoint
+  that ModelCheckpoint wrote to a temporary name into place, rewrites history.csv and
+  history.json, and saves everything ``--resume`` needs (weights, optimizer state,
+  epoch, the shuffling RNG, EarlyStopping's and ModelCheckpoint's state, history)
+  to ``resume-state.npz`` -- each file atomically.
+- :func:`catch_interrupt`: Ctrl-C stops training at the next batch even when the
+  KeyboardInterrupt lands somewhere that swallows it (a ``__del__``, a C callback).
+"""
+
+import contextlib
+import csv
+import io
+import json
+import os
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import nnlab
+from nnlab.core.errors import NnlabError
+from nnlab.core.runs import TMP_MARK, atomic_path, write_json, write_text
+
+STATE_FILE = "resume-state.npz"
+STATE_FORMAT = 1  # bump when the layout of resume-state.npz changes
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall-clock seconds of each epoch, validation included (``seconds`` may start with earlier epochs')."""
+
+    def __init__(self, seconds=()):
+        super().__init__()
+        self.seconds = list(seconds)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping; ``state`` (from :meth:`get_state`) continues a stopped run where it was."""
+
+    def __init__(self, state=None, **kwargs):
+        super().__init__(**kwargs)
+        self.resume_state = state
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.resume_state:
+            s = self.resume_state
+            self.wait, self.best, self.best_epoch = s["wait"], s["best"], s["best_epoch"]
+            self.stopped_epoch, self.best_weights = s["stopped_epoch"], s.get("best_weights")
+
+    def get_state(self):
+        best = None if self.best is None else float(self.best)
+        return {"wait": int(self.wait), "best": best, "best_epoch": int(self.best_epoch),
+                "stopped_epoch": int(self.stopped_epoch)}
+
+
+def checkpoint_paths(run_dir, checkpoint, save_format):
+    """(final path, temporary path ModelCheckpoint writes to) of a run's best checkpoint."""
+    final = run_dir / ("best.weights.h5" if checkpoint.save_weights_only else f"best.{save_format}")
+    stem, _, suffixes = final.name.partition(".")
+    return final, final.with_name(f".{stem}{TMP_MARK}checkpoint.{suffixes}")
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """After each epoch: checkpoint into place, history files, resume state -- each written atomically."""
+
+    def __init__(self, run_dir, history, timer, clock, checkpoint=None, early_stopping=None, checkpoint_files=None):
+        super().__init__()
+        self.run_dir, self.history, self.timer, self.clock = Path(run_dir), history, timer, clock
+        self.checkpoint, self.early_stopping = checkpoint, early_stopping
+        self.checkpoint_files = checkpoint_files
+        self.epochs_done = len(history.get("loss", []))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.checkpoint_files:  # ModelCheckpoint wrote its temporary file this epoch: rename it into place
+            final, tmp = self.checkpoint_files
+            if tmp.exists():
+                os.replace(tmp, final)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.epochs_done = epoch + 1
+        write_history(self.run_dir, self.history)
+        save_state(self.run_dir, self.model, epoch, self.history, self.timer.seconds, self.clock(),
+                   self.early_stopping, self.checkpoint)
+
+
+def write_history(run_dir, history):
+    """history.json (as History.history) and history.csv (one row per epoch, as Keras' CSVLogger)."""
+    write_json(run_dir / "history.json", history)
+    keys = sorted(history)
+    rows = io.StringIO()
+    writer = csv.writer(rows, lineterminator="\n")
+    writer.writerow(["epoch", *keys])
+    for epoch in range(len(history.get("loss", []))):
+        writer.writerow([epoch, *(history[key][epoch] for key in keys)])
+    write_text(run_dir / "history.csv", rows.getvalue())
+
+
+# ---------------------------------------------------------------- resume state
+
+
+def save_state(run_dir, model, epoch, history, seconds, train_seconds, early_stopping=None, checkpoint=None):
+    """Everything needed to continue after ``epoch`` (0-based) as if training had not stopped."""
+    np_state = np.random.get_state()
+    meta = {
+        "format": STATE_FORMAT, "nnlab": nnlab.__version__, "backend": keras.backend.backend(),
+        "epoch": int(epoch), "stop_training": bool(model.stop_training), "history": history,
+        "seconds": [float(s) for s in seconds], "train_seconds": float(train_seconds),
+        "numpy_random": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "python_random": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+        "early_stopping": early_stopping.get_state() if early_stopping else None,
+        "checkpoint_best": None if checkpoint is None or checkpoint.best is None else float(checkpoint.best),
+    }
+    arrays = {"meta": np.array(json.dumps(meta)), "numpy_random_keys": np_state[1]}
+    arrays.update({f"model/{i}": np.asarray(v) for i, v in enumerate(model.variables)})
+    arrays.update({f"optimizer/{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+    if early_stopping is not None and early_stopping.best_weights is not None:
+        arrays.update({f"best_weights/{i}": w for i, w in enumerate(early_stopping.best_weights)})
+    with atomic_path(Path(run_dir) / STATE_FILE) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def read_state(run_dir):
+    """The saved state of a run folder: ``(meta, arrays)``; None when there is no state file."""
+    path = Path(run_dir) / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except (OSError, ValueError, KeyError) as error:
+        raise NnlabError(f"{path} is unreadable ({error}); this run cannot be resumed. Start a new run.") from None
+    if meta.get("format") != STATE_FORMAT or meta.get("nnlab") != nnlab.__version__:
+        raise NnlabError(f"{path} was written by nnlab {meta.get('nnlab')} (state format {meta.get('format')}); "
+                         f"this is nnlab {nnlab.__version__} (format {STATE_FORMAT}), which cannot continue it. "
+                         "Start a new run with the same settings: `nnlab train --config "
+                         f"{Path(run_dir) / 'config.json'}`.")
+    return meta, arrays
+
+
+def _group(arrays, prefix):
+    items = sorted(((int(key.split("/")[1]), value) for key, value in arrays.items()
+                    if key.startswith(prefix + "/")))
+    return [value for _, value in items]
+
+
+def _assign(variables, values, what, run_dir):
+    if len(variables) != len(values) or any(tuple(v.shape) != tuple(a.shape) for v, a in zip(variables, values)):
+        raise NnlabError(f"the {what} saved in {Path(run_dir) / STATE_FILE} do not fit the model rebuilt from "
+                         f"its config.json ({len(values)} saved, {len(variables)} in the model); the folder "
+                         "was changed by hand or by another program. Start a new run.")
+    for variable, value in zip(variables, values):
+        variable.assign(value)
+
+
+def restore_state(model, meta, arrays, run_dir):
+    """Put saved weights, optimizer state and random generators back; ``model`` must be compiled."""
+    _assign(model.variables, _group(arrays, "model"), "weights", run_dir)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    _assign(model.optimizer.variables, _group(arrays, "optimizer"), "optimizer variables", run_dir)
+    state = meta.get("early_stopping")
+    if state is not None:
+        state = {**state, "best_weights": _group(arrays, "best_weights") or None}
+    return state
+
+
+class RestoreRandom(keras.callbacks.Callback):
+    """Puts the saved NumPy and Python random states back when training begins.
+
+    Not earlier: ``fit`` draws one shuffle to build the model before ``on_train_begin``,
+    as it did when the run started, so the next epoch's shuffle must come after it.
+    """
+
+    def __init__(self, meta, arrays):
+        super().__init__()
+        self.meta, self.keys = meta, arrays["numpy_random_keys"]
+
+    def on_train_begin(self, logs=None):
+        name, pos, has_gauss, cached = self.meta["numpy_random"]
+        np.random.set_state((name, self.keys, pos, has_gauss, cached))
+        version, internal, gauss = self.meta["python_random"]
+        random.setstate((version, tuple(internal), gauss))
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+class InterruptFlag(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt at the next batch once Ctrl-C was pressed, should the first one be swallowed."""
+
+    def __init__(self):
+        super().__init__()
+        self.pressed = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    on_test_batch_end = on_epoch_end = on_train_batch_end
+
+
+@contextlib.contextmanager
+def catch_interrupt(flag):
+    """While training: SIGINT sets ``flag.pressed`` and raises KeyboardInterrupt (the default, plus a record)."""
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if previous in (None, signal.SIG_IGN):  # not the main thread, or started with Ctrl-C ignored: leave it so
+        yield flag
+        return
+
+    def handler(signum, frame):
+        flag.pressed = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,47 @@
+"""The Fashion-MNIST classifier as a task of the core: data, models, presets, one softmax output.
+
+    >>> from nnlab.fashion.task import TASK
+    >>> from nnlab.core.training import train
+    >>> result = train(TASK.config("seeds-final", epochs=3))
+
+One output, ``class`` (softmax over the ten classes, sparse categorical
+cross-entropy, accuracy), so Keras logs ``loss``, ``accuracy``, ``val_loss`` and
+``val_accuracy``, as in the seeds.
+"""
+
+import numpy as np
+
+from nnlab.core.errors import NnlabError
+from nnlab.core.task import Output, Task
+from nnlab.fashion import data, models
+from nnlab.fashion.config import PRESETS, FashionConfig
+
+
+class FashionTask(Task):
+    name = "fashion"
+    outputs = (Output("class", "sparse_categorical_crossentropy", ("accuracy",), labels=data.CLASS_NAMES),)
+    config_class = FashionConfig
+    presets = PRESETS
+    models = models.MODELS
+
+    def load_data(self, config):
+        return data.load_splits(config.data_dir, validation=config.validation, limit=config.limit)
+
+    def build_model(self, config):
+        return models.build_model(config.model, config.api, config.dropout)
+
+    def adapt_inputs(self, model, x):
+        """Reshape images to the model's input shape, e.g. (N, 28, 28) -> (N, 784) for the seeds' E2 model."""
+        try:
+            shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
+        except (AttributeError, ValueError):
+            shape = None  # subclassed models have no symbolic input
+        if shape is None or None in shape or tuple(x.shape[1:]) == shape:
+            return x
+        if int(np.prod(shape)) != int(np.prod(x.shape[1:])):
+            raise NnlabError(f"model '{model.name}' expects inputs of shape {shape}, "
+                             f"got images of shape {tuple(x.shape[1:])}.")
+        return x.reshape((len(x), *shape))
+
+
+TASK = FashionTask()
