@@ -226,14 +226,27 @@ def _task_names():
                         and importlib.util.find_spec(f"nnlab.{info.name}.task") is not None))
 
 
+_REGISTERED = {}
+
+
+def register_task(task):
+    """Make a task defined outside nnlab's packages known to the core (e.g. your own system, or a test's)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", task.name or ""):
+        raise NnlabError(f"a task's name must be lowercase letters, digits and '_', got {task.name!r}.")
+    _REGISTERED[task.name] = task
+    return task
+
+
 def task_names():
-    """The systems nnlab knows: every ``nnlab`` subpackage with a ``task.py``."""
-    return list(_task_names())
+    """The systems nnlab knows: every ``nnlab`` subpackage with a ``task.py``, and registered tasks."""
+    return sorted({*_task_names(), *_REGISTERED})
 
 
 def get_task(name):
-    """The :class:`Task` of the package ``nnlab.<name>`` (its ``task.TASK``)."""
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name not in task_names():
+    """The :class:`Task` registered as ``name``, else the one of the package ``nnlab.<name>`` (``task.TASK``)."""
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if not isinstance(name, str) or name not in _task_names():
         raise NnlabError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}.")
     return importlib.import_module(f"nnlab.{name}.task").TASK
 

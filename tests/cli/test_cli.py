@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import write_idx_folder
+from helpers import write_idx_folder
 from nnlab import cli
 from nnlab.data import CLASS_NAMES
 

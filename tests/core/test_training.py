@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY_RUN, CheckpointWatcher, file_digest
+from helpers import TINY_RUN, CheckpointWatcher, file_digest
 from nnlab.config import from_preset, load_json, to_dict
 from nnlab.data import Splits
 from nnlab.errors import NnlabError

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import IDX_NAMES, idx_bytes, synthetic_arrays, write_idx_folder
+from helpers import IDX_NAMES, idx_bytes, synthetic_arrays, write_idx_folder
 from nnlab.data import DataWarning, load_fashion_mnist, load_splits, locate, scale, search_dirs, split_train_val
 from nnlab.errors import NnlabError
 
