@@ -204,12 +204,12 @@ def _build(cls, values, prefix=""):
     if not isinstance(values, dict):
         raise NnlabError(f"{prefix.rstrip('.') or 'config'} must be a mapping of settings, got {values!r}.")
     hints = typing.get_type_hints(cls)
-    fields = {field.name for field in dataclasses.fields(cls)}
+    fields = [field.name for field in dataclasses.fields(cls)]  # declaration order, as documented
     kwargs = {}
     for key, value in values.items():
         if key not in fields:
             close = difflib.get_close_matches(key, fields, n=1)
-            hint = f" Did you mean {prefix + close[0]!r}?" if close else f" Known keys: {', '.join(sorted(fields))}."
+            hint = f" Did you mean {prefix + close[0]!r}?" if close else f" Known keys: {', '.join(fields)}."
             raise NnlabError(f"Unknown config key {prefix + key!r}.{hint}")
         field_type = hints[key]
         if dataclasses.is_dataclass(field_type):

@@ -1,24 +1,33 @@
-"""nnlab.config: seeds' defaults, presets, refused keys, types and values, resolution, JSON round trip."""
+"""nnlab.core.config: refused keys, types and values, resolution, merging, JSON round trip.
 
+The settings every task shares are checked through the Fashion-MNIST task's config
+(the core's RunConfig needs a task for its model names and logged metrics);
+its presets and own fields are in ``tests/fashion/test_config.py``.
+"""
+
+import dataclasses
 import json
 import re
 
 import keras
 import pytest
 
-from nnlab.config import PRESETS, RunConfig, from_dict, from_preset, load_json, to_dict
-from nnlab.errors import NnlabError
-from nnlab.training import build_optimizer
+from nnlab.core.config import (RunConfig, at_least, check_types, choice, from_dict, merge, read_json,
+                               to_dict)
+from nnlab.core.errors import NnlabError
+from nnlab.core.training import build_optimizer
+from nnlab.fashion.config import FashionConfig
+from nnlab.fashion.task import TASK
 
 
-def test_defaults_follow_the_seeds():
-    config = RunConfig().validate()
-    assert config.model == "dnn" and config.api == "sequential"
+def test_shared_defaults_follow_the_seeds():
+    config = TASK.config()
+    assert isinstance(config, RunConfig) and config.task == "fashion"
     assert config.optimizer.name == "rmsprop"  # Keras' default optimizer, which the seeds use
     assert config.optimizer.learning_rate is None and config.optimizer.momentum == 0.0
-    assert config.loss == "sparse_categorical_crossentropy"
-    assert (config.epochs, config.batch_size) == (5, 32)
-    assert (config.validation, config.seed) == ("seeds", 42)
+    assert config.optimizer.schedule == "constant"
+    assert (config.epochs, config.batch_size, config.seed) == (5, 32, 42)
+    assert config.loss_weights is None
     assert config.checkpoint.enabled and config.checkpoint.save_best_only
     assert not config.checkpoint.save_weights_only
     assert config.early_stopping.patience is None  # no early stopping unless asked
@@ -27,56 +36,17 @@ def test_defaults_follow_the_seeds():
     assert float(optimizer.learning_rate) == pytest.approx(0.001)  # Keras' own default
 
 
-def test_every_preset_validates():
-    for preset in PRESETS:
-        assert isinstance(from_preset(preset), RunConfig)
-
-
-@pytest.mark.parametrize("preset, expected", [
-    ("logreg", {"model": "logreg", "optimizer": "rmsprop", "epochs": 5}),
-    ("dnn-sigmoid", {"model": "dnn-sigmoid", "optimizer": "rmsprop", "epochs": 5}),
-    ("dnn", {"model": "dnn", "optimizer": "rmsprop", "epochs": 5}),
-    ("dropout", {"model": "dnn", "dropout": 0.3, "optimizer": "adam", "epochs": 20}),
-    ("seeds-final", {"model": "dnn", "dropout": 0.3, "optimizer": "adam", "epochs": 20, "patience": 2,
-                     "restore": True, "save_best_only": True}),
-    ("mnist-512", {"model": "mnist-512", "optimizer": "rmsprop", "epochs": 10, "patience": 2,
-                   "stop_monitor": "val_accuracy", "checkpoint_monitor": "val_loss"}),
-])
-def test_presets_match_the_seeds(preset, expected):
-    config = from_preset(preset).resolved()
-    got = {
-        "model": config.model, "dropout": config.dropout, "optimizer": config.optimizer.name,
-        "epochs": config.epochs, "patience": config.early_stopping.patience,
-        "restore": config.early_stopping.restore_best_weights, "save_best_only": config.checkpoint.save_best_only,
-        "stop_monitor": config.early_stopping.monitor, "checkpoint_monitor": config.checkpoint.monitor,
-    }
-    assert {key: got[key] for key in expected} == expected
-
-
-def test_overrides_merge_into_a_preset():
-    config = from_preset("seeds-final", epochs=3, early_stopping={"patience": 5})
-    assert config.epochs == 3 and config.early_stopping.patience == 5
-    assert config.early_stopping.restore_best_weights  # the rest of the nested section is kept
-    assert config.optimizer.name == "adam"
-
-
-def test_unknown_preset():
-    with pytest.raises(NnlabError, match=r"--preset must be one of .*; got 'nope'"):
-        from_preset("nope")
-    with pytest.raises(NnlabError, match=r"Did you mean 'seeds-final'\?"):
-        from_preset("seed-final")
-
-
 @pytest.mark.parametrize("values, message", [
     ({"epoch": 3}, r"Unknown config key 'epoch'\. Did you mean 'epochs'\?"),
     ({"optimizer": {"learning_rat": 0.1}}, r"Unknown config key 'optimizer\.learning_rat'\. "
                                            r"Did you mean 'optimizer\.learning_rate'\?"),
-    ({"optimizer": {"lr": 0.1}}, r"Unknown config key 'optimizer\.lr'\. Known keys: name, learning_rate"),
+    ({"optimizer": {"lr": 0.1}}, r"Unknown config key 'optimizer\.lr'\. "
+                                 r"Known keys: name, learning_rate, momentum, nesterov, schedule\.$"),
     ({"zzz": 1}, r"Unknown config key 'zzz'\. Known keys: .*\bmodel\b.*\bepochs\b"),
 ])
 def test_unknown_keys_are_refused_with_a_suggestion(values, message):
     with pytest.raises(NnlabError, match=message):
-        from_dict(values)
+        from_dict(FashionConfig, values)
 
 
 @pytest.mark.parametrize("values, message", [
@@ -88,33 +58,34 @@ def test_unknown_keys_are_refused_with_a_suggestion(values, message):
     ({"optimizer": {"nesterov": "yes"}}, r"optimizer\.nesterov must be bool, got 'yes' \(str\)"),
     ({"early_stopping": {"patience": 2.0}}, r"early_stopping\.patience must be int or null, got 2\.0"),
     ({"optimizer": "adam"}, r"optimizer must be a mapping of settings, got 'adam'"),
+    ({"loss_weights": {"class": "1"}}, r"loss_weights must be a mapping of names to numbers or null, got"),
+    ({"loss_weights": [1.0]}, r"loss_weights must be a mapping of names to numbers or null, got \[1\.0\]"),
 ])
 def test_wrong_types_are_refused(values, message):
     with pytest.raises(NnlabError, match=message):
-        from_dict(values)
+        from_dict(FashionConfig, values)
 
 
 def test_ints_are_accepted_where_floats_are_expected():
-    config = from_dict({"dropout": 0, "optimizer": {"learning_rate": 1, "momentum": 0}})
+    config = from_dict(FashionConfig, {"dropout": 0, "optimizer": {"learning_rate": 1, "momentum": 0}})
     assert isinstance(config.dropout, float) and isinstance(config.optimizer.learning_rate, float)
+    assert isinstance(config.optimizer.momentum, float)
 
 
 @pytest.mark.parametrize("overrides, flag, received", [
     ({"epochs": 0}, "--epochs must be an integer >= 1", "got 0"),
     ({"batch_size": 0}, "--batch-size must be an integer >= 1", "got 0"),
     ({"eval_batch_size": -1}, "--eval-batch-size must be an integer >= 1", "got -1"),
-    ({"limit": 0}, "--limit must be an integer >= 1", "got 0"),
-    ({"dropout": 1.0}, "--dropout must be in [0, 1)", "got 1.0"),
-    ({"dropout": -0.1}, "--dropout must be in [0, 1)", "got -0.1"),
+    ({"steps_per_execution": 0}, "--steps-per-execution must be an integer >= 1", "got 0"),
     ({"optimizer": {"learning_rate": 0.0}}, "--lr must be > 0", "got 0.0"),
     ({"optimizer": {"momentum": 1.0, "name": "sgd"}}, "--momentum must be in [0, 1)", "got 1.0"),
     ({"optimizer": {"name": "adam", "momentum": 0.9}}, "--momentum applies to sgd and rmsprop", "not adam"),
     ({"optimizer": {"name": "rmsprop", "nesterov": True}}, "--nesterov applies to sgd only", "not rmsprop"),
     ({"optimizer": {"name": "adamw"}}, "--optimizer must be one of sgd, rmsprop, adagrad, adam",
      "got 'adamw'. Did you mean 'adam'?"),
+    ({"optimizer": {"schedule": "cosin"}}, "--schedule must be one of constant, cosine",
+     "got 'cosin'. Did you mean 'cosine'?"),
     ({"model": "cnnn"}, "--model must be one of", "got 'cnnn'. Did you mean 'cnn'?"),
-    ({"api": "functionnal"}, "--api must be one of", "got 'functionnal'. Did you mean 'functional'?"),
-    ({"validation": "strat"}, "--validation must be one of", "got 'strat'"),
     ({"verbose": 3}, "--verbose must be 0, 1 or 2", "got 3"),
     ({"early_stopping": {"patience": -1}}, "--early-stopping must be an integer >= 0", "got -1"),
     ({"validation": "none", "checkpoint": {"monitor": "val_loss"}}, "--monitor val_loss needs validation data",
@@ -123,54 +94,120 @@ def test_ints_are_accepted_where_floats_are_expected():
      "--monitor val_accuracy needs validation data", "use --monitor accuracy"),
     ({"checkpoint": {"monitor": "val_los"}}, "--monitor (checkpoint monitor) must be one of",
      "got 'val_los'. Did you mean 'val_loss'?"),
+    ({"early_stopping": {"monitor": "val_acc", "patience": 1}}, "--monitor (early-stopping monitor) must be one of",
+     "got 'val_acc'"),
     ({"save_format": "tf"}, "--save-format must be one of keras, h5", "got 'tf'"),
-    ({"save_format": "h5", "api": "subclass"}, "--save-format h5 cannot hold a subclassed model",
-     "use --save-format keras or --api functional"),
     ({"name": "my run"}, "--name must be letters, digits", "got 'my run'"),
     ({"name": "../escape"}, "--name must be letters, digits", "got '../escape'"),
+    ({"loss_weights": {"klass": 1.0}}, "--loss-weights: output must be one of class", "got 'klass'"),
+    ({"loss_weights": {"class": -1.0}}, "--loss-weights class=-1.0", "must be >= 0"),
+    ({"task": "ticket"}, "these settings are for the task 'ticket', not 'fashion'", "nnlab ticket train"),
 ])
 def test_bad_values_name_the_flag_and_the_value(overrides, flag, received):
     with pytest.raises(NnlabError, match=re.escape(flag) + ".*" + re.escape(received)):
-        from_preset(None, **overrides)
+        TASK.config(None, **overrides)
 
 
 def test_resolved_fills_the_monitors_and_leaves_the_original_alone():
-    config = from_preset("seeds-final")
+    config = TASK.config("seeds-final")
     resolved = config.resolved()
     assert (resolved.checkpoint.monitor, resolved.early_stopping.monitor) == ("val_loss", "val_loss")
     assert config.checkpoint.monitor is None and config.early_stopping.monitor is None
 
-    without_validation = from_preset("seeds-final", validation="none").resolved()
+    without_validation = TASK.config("seeds-final", validation="none").resolved()
     assert (without_validation.checkpoint.monitor, without_validation.early_stopping.monitor) == ("loss", "loss")
 
     # The early stopping monitor follows the checkpoint's unless set.
-    custom = from_preset("dnn", checkpoint={"monitor": "val_accuracy"}, early_stopping={"patience": 1}).resolved()
+    custom = TASK.config("dnn", checkpoint={"monitor": "val_accuracy"}, early_stopping={"patience": 1}).resolved()
     assert custom.early_stopping.monitor == "val_accuracy"
 
 
-def test_load_json_round_trip(tmp_path):
-    config = from_preset("mnist-512", epochs=3, seed=7, optimizer={"learning_rate": 0.01}).resolved()
+def test_load_config_round_trip(tmp_path):
+    config = TASK.config("mnist-512", epochs=3, seed=7, optimizer={"learning_rate": 0.01}).resolved()
     path = tmp_path / "config.json"
     path.write_text(json.dumps(to_dict(config), indent=2))
-    assert load_json(path) == config
-    assert load_json(path).resolved() == config  # resolving twice changes nothing
-    rerun = load_json(path, seed=8, optimizer={"momentum": 0.5})
+    assert TASK.load_config(path) == config
+    assert TASK.load_config(path).resolved() == config  # resolving twice changes nothing
+    rerun = TASK.load_config(path, seed=8, optimizer={"momentum": 0.5})
     assert rerun.seed == 8 and rerun.optimizer.momentum == 0.5 and rerun.optimizer.learning_rate == 0.01
     assert rerun.epochs == 3
 
 
-def test_load_json_errors(tmp_path):
+def test_load_config_errors(tmp_path):
     with pytest.raises(NnlabError, match=r"Config file .*missing\.json does not exist"):
-        load_json(tmp_path / "missing.json")
+        TASK.load_config(tmp_path / "missing.json")
     broken = tmp_path / "broken.json"
     broken.write_text("{epochs: 3")
     with pytest.raises(NnlabError, match=r"broken\.json is not valid JSON"):
-        load_json(broken)
+        TASK.load_config(broken)
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    with pytest.raises(NnlabError, match=r"list\.json must hold a JSON object of settings, got list"):
+        TASK.load_config(listed)
     unknown = tmp_path / "unknown.json"
     unknown.write_text(json.dumps({"epochs": 3, "optimiser": {"name": "sgd"}}))
     with pytest.raises(NnlabError, match=r"Unknown config key 'optimiser'\. Did you mean 'optimizer'\?"):
-        load_json(unknown)
+        TASK.load_config(unknown)
     bad_value = tmp_path / "bad.json"
     bad_value.write_text(json.dumps({"epochs": 0}))
     with pytest.raises(NnlabError, match=r"--epochs must be an integer >= 1, got 0"):
-        load_json(bad_value)
+        TASK.load_config(bad_value)
+
+
+# ---------------------------------------------------------------- the machinery on its own
+
+
+@dataclasses.dataclass
+class Inner:
+    rate: float = 0.1
+    steps: int | None = None
+
+
+@dataclasses.dataclass
+class Outer:
+    name: str = "x"
+    inner: Inner = dataclasses.field(default_factory=Inner)
+    weights: dict[str, float] | None = None
+
+
+def test_from_dict_builds_nested_dataclasses_and_keeps_defaults():
+    config = from_dict(Outer, {"inner": {"steps": 3}})
+    assert config == Outer(inner=Inner(rate=0.1, steps=3))
+    assert to_dict(config) == {"name": "x", "inner": {"rate": 0.1, "steps": 3}, "weights": None}
+    assert from_dict(Outer, to_dict(config)) == config  # round trip
+    assert from_dict(Outer, {"weights": {"a": 1, "b": 0.5}}).weights == {"a": 1, "b": 0.5}
+
+
+def test_check_types_names_the_nested_key():
+    config = Outer()
+    config.inner.steps = "3"
+    with pytest.raises(NnlabError, match=r"^inner\.steps must be int or null, got '3' \(str\)\.$"):
+        check_types(config)
+    with pytest.raises(NnlabError, match=r"^config must be a mapping of settings, got \[\]\.$"):
+        from_dict(Outer, [])
+
+
+def test_merge_is_deep_except_for_loss_weights():
+    base = {"epochs": 5, "optimizer": {"name": "adam", "learning_rate": 0.1}, "loss_weights": {"a": 1.0, "b": 2.0}}
+    merged = merge(base, {"optimizer": {"learning_rate": 0.5}, "loss_weights": {"a": 3.0}})
+    assert merged == {"epochs": 5, "optimizer": {"name": "adam", "learning_rate": 0.5}, "loss_weights": {"a": 3.0}}
+    assert base["optimizer"]["learning_rate"] == 0.1  # the base is not changed
+
+
+def test_choice_and_at_least():
+    choice("--x", "b", ("a", "b"))
+    with pytest.raises(NnlabError, match=r"^--x must be one of alpha, beta; got 'alpah'\. Did you mean 'alpha'\?$"):
+        choice("--x", "alpah", ("alpha", "beta"))
+    at_least("--n", 2, 2)
+    for bad in (1, True, 2.0, "3", None):
+        with pytest.raises(NnlabError, match=rf"^--n must be an integer >= 2, got {re.escape(repr(bad))}\.$"):
+            at_least("--n", bad, 2)
+
+
+def test_read_json(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text('{"epochs": 2}')
+    assert read_json(path) == {"epochs": 2}
+    path.write_bytes(b"\xff\xfe not text")
+    with pytest.raises(NnlabError, match=r"settings\.json is not valid JSON"):
+        read_json(path)
