@@ -38,11 +38,15 @@ def _run(argv):
     from rich.markup import escape
 
     from nnlab.cli.app import app
+    from nnlab.cli.common import Stopped
     from nnlab.core.errors import AlreadyFinished, Interrupted, NnlabError
 
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        code = app(argv, standalone_mode=False, prog_name="nnlab")
+        try:
+            code = app(argv, standalone_mode=False, prog_name="nnlab")
+        except Stopped as stopped:
+            raise stopped.interrupt from None
     except typer.Exit as done:
         code = done.exit_code
     except typer.Abort:  # Typer's own Ctrl-C at a prompt

@@ -5,6 +5,7 @@ import nnlab  # noqa: F401  sets the Keras backend before anything imports keras
 import typer
 
 from nnlab.cli import data, reproduce, runs, train
+from nnlab.cli.common import stoppable
 
 app = typer.Typer(help="Train, compare, save, restore and serve Keras models: the lucky-bag Fashion-MNIST "
                        "classifier and ticket triage.",
@@ -12,6 +13,6 @@ app = typer.Typer(help="Train, compare, save, restore and serve Keras models: th
 app.add_typer(data.app, name="data")
 app.add_typer(runs.app, name="runs")
 for command in (train.train, train.evaluate, train.predict, train.summary):
-    app.command()(command)
-app.command("plot-model")(train.plot_model)
-app.command()(reproduce.reproduce)
+    app.command()(stoppable(command))
+app.command("plot-model")(stoppable(train.plot_model))
+app.command()(stoppable(reproduce.reproduce))

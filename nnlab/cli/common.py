@@ -1,5 +1,6 @@
-"""What the command groups share: the console, the --data-dir option, output-file checks."""
+"""What the command groups share: the console, the --data-dir option, output-file checks, Ctrl-C."""
 
+import functools
 from pathlib import Path
 
 import typer
@@ -30,3 +31,24 @@ def drop_none(values):
         elif value is not None:
             out[key] = value
     return out
+
+
+class Stopped(Exception):
+    """Carries a KeyboardInterrupt past Typer, which would turn it into a bare exit 130 and drop its message."""
+
+    def __init__(self, interrupt):
+        super().__init__(str(interrupt))
+        self.interrupt = interrupt
+
+
+def stoppable(command):
+    """Wrap a command so that Ctrl-C inside it reaches ``nnlab.cli.main`` as it was raised."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt as interrupt:
+            raise Stopped(interrupt) from None
+
+    return wrapper

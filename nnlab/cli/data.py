@@ -6,13 +6,14 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from nnlab.cli.common import DataDir, check_png, console
+from nnlab.cli.common import DataDir, check_png, console, stoppable
 from nnlab.core.errors import NnlabError
 
 app = typer.Typer(help="Inspect the Fashion-MNIST data.", no_args_is_help=True)
 
 
 @app.command("info")
+@stoppable
 def data_info(data_dir: Optional[Path] = DataDir):
     """Where the data was found, array shapes, class counts and the SHA-256 check."""
     import numpy as np
@@ -36,6 +37,7 @@ def data_info(data_dir: Optional[Path] = DataDir):
 
 
 @app.command("show")
+@stoppable
 def data_show(out: Path = typer.Argument(..., help="PNG file to write."),
               n: int = typer.Option(10, "--n", help="How many images."),
               split: str = typer.Option("train", help="train or test."),

@@ -15,10 +15,21 @@ def reproduce(
     limit: Optional[int] = typer.Option(None, help="Use only the first N samples of each split (quick check)."),
     epochs: Optional[int] = typer.Option(None, help="Cap every experiment's epochs (quick check)."),
     resume: bool = typer.Option(False, help="Skip experiments already finished in --out."),
+    overwrite: bool = typer.Option(False, help="Start over in --out even if it holds results made with other "
+                                               "settings (its run folders with other settings are replaced)."),
     data_dir: Optional[Path] = DataDir,
 ):
-    """Rerun the seeds' experiments E1-E10 and compare with the figures they report."""
+    """Rerun the seeds' experiments E1-E10 and compare with the figures they report.
+
+    Finished runs and reports in --out are never deleted without --overwrite; an
+    interrupted run is continued where it stopped.
+    """
+    from nnlab.core.errors import Interrupted
     from nnlab.seeds.reproduce import reproduce as run_reproduce
 
-    run_reproduce(only=only, repeats=repeats, out=out, limit=limit, max_epochs=epochs, resume=resume,
-                  data_dir=data_dir)
+    try:
+        run_reproduce(only=only, repeats=repeats, out=out, limit=limit, max_epochs=epochs, resume=resume,
+                      overwrite=overwrite, data_dir=data_dir)
+    except Interrupted:
+        # reproduce printed how to resume the report; `nnlab train --resume RUN` would not rebuild it.
+        raise KeyboardInterrupt from None

@@ -8,7 +8,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Column, Table
 
-from nnlab.cli.common import console
+from nnlab.cli.common import console, stoppable
 
 app = typer.Typer(help="List and inspect training runs.", no_args_is_help=True)
 RunsDir = typer.Option(Path("runs"), help="Folder of run folders.")
@@ -21,6 +21,7 @@ def _figure(metrics, split):
 
 
 @app.command("list")
+@stoppable
 def runs_list(runs_dir: Path = RunsDir):
     """A table of runs and their metrics, newest first; broken or unfinished runs say why."""
     from nnlab.core.runs import list_runs
@@ -48,6 +49,7 @@ def runs_list(runs_dir: Path = RunsDir):
 
 
 @app.command("show")
+@stoppable
 def runs_show(name: str = typer.Argument(..., help="Run name (folder under --runs-dir) or path."),
               runs_dir: Path = RunsDir):
     """A run's status, resolved config, metrics and files."""

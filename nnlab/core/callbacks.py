@@ -10,12 +10,14 @@ and adds these:
   history.json, and saves everything ``--resume`` needs (weights, optimizer state,
   epoch, the shuffling RNG, EarlyStopping's and ModelCheckpoint's state, history)
   to ``resume-state.npz`` -- each file atomically.
-- :func:`catch_interrupt`: Ctrl-C stops training at the next batch even when the
-  KeyboardInterrupt lands somewhere that swallows it (a ``__del__``, a C callback).
+- :func:`catch_interrupt`: Ctrl-C raises KeyboardInterrupt at once, except inside a
+  garbage-collector callback or ``__del__`` (Python would print it as "ignored" and
+  drop it); there :class:`InterruptFlag` raises it at the next batch instead.
 """
 
 import contextlib
 import csv
+import gc
 import io
 import json
 import os
@@ -218,6 +220,16 @@ class InterruptFlag(keras.callbacks.Callback):
     on_test_batch_end = on_epoch_end = on_train_batch_end
 
 
+def _in_finalizer(frame):
+    """True inside a garbage-collector callback or a ``__del__`` (JAX frees device buffers in one)."""
+    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
 @contextlib.contextmanager
 def catch_interrupt(flag):
     """While training: SIGINT sets ``flag.pressed`` and raises KeyboardInterrupt (the default, plus a record)."""
@@ -228,7 +240,8 @@ def catch_interrupt(flag):
 
     def handler(signum, frame):
         flag.pressed = True
-        raise KeyboardInterrupt
+        if not _in_finalizer(frame):  # there, Python would print the exception as "ignored" and drop it
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, handler)
     try:

@@ -1,0 +1,85 @@
+"""``nnlab train | evaluate | predict | summary | plot-model`` on tiny runs of the real data."""
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+from PIL import Image
+
+from nnlab.fashion.data import CLASS_NAMES
+
+
+def test_summary_of_a_preset(run_cli):
+    code, out, _ = run_cli("summary", "dnn-sigmoid")
+    assert code == 0
+    assert "Fashion_MNIST_DNN_Model" in out and "hidden" in out and "output" in out
+    assert "79,510" in out and "78,500" in out and "1,010" in out
+
+
+def test_summary_of_a_run(run_cli, tiny_run):
+    code, out, _ = run_cli("summary", tiny_run.run_dir)
+    assert code == 0 and "79,510" in out and "Dropout" in out
+
+
+def test_plot_model_writes_a_png(run_cli, tmp_path):
+    import shutil
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    code, out, _ = run_cli("plot-model", "dnn-sigmoid", "model.png")
+    assert code == 0 and "wrote model.png" in out
+    with Image.open(tmp_path / "model.png") as image:
+        assert image.format == "PNG"
+
+
+def test_evaluate_a_run(run_cli, tiny_run, small_splits):
+    from nnlab.core.evaluation import evaluate
+    from nnlab.core.saving import load_model
+    from nnlab.fashion.task import TASK
+
+    code, out, _ = run_cli("evaluate", tiny_run.run_dir, "--split", "val", "--limit", "600")
+    assert code == 0
+    expected = evaluate(load_model(tiny_run.run_dir / "best.keras"), small_splits.x_val, small_splits.y_val, TASK)
+    match = re.search(r"on val \(600 samples\): accuracy ([\d.]+), loss ([\d.]+) \(predict\+argmax ([\d.]+)\)",
+                      " ".join(out.split()))
+    assert match, out
+    accuracy, loss, argmax_accuracy = map(float, match.groups())
+    assert loss == pytest.approx(expected["loss"], abs=1e-4)
+    assert accuracy == pytest.approx(expected["accuracy"], abs=1e-4) and argmax_accuracy == accuracy
+
+
+def test_predict_images(run_cli, tiny_run, tmp_path, png):
+    images = [png(tmp_path / "light.png", 200), png(tmp_path / "dark.png", 30)]
+    code, out, _ = run_cli("predict", tiny_run.run_dir, *images, "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [row["image"] for row in rows] == [str(p) for p in images]
+    for row in rows:
+        assert list(row["probabilities"]) == list(CLASS_NAMES)
+        assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+        assert row["class"] == CLASS_NAMES[row["class_index"]]
+        assert row["class"] == max(row["probabilities"], key=row["probabilities"].get)
+
+
+@pytest.mark.slow
+def test_train_end_to_end_on_real_data(tmp_path, nnlab_command):
+    """``nnlab train`` on 2,000 samples for 2 epochs, as a user would run it."""
+    env = {**os.environ, "NNLAB_OFFLINE": "1", "COLUMNS": "200"}
+    done = subprocess.run([nnlab_command, "train", "--preset", "dnn", "--limit", "2000", "--epochs", "2",
+                           "--verbose", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    match = re.search(r"run folder: (\S+)", done.stdout)
+    assert match, done.stdout
+    run_dir = tmp_path / match.group(1)
+    assert run_dir.parent == tmp_path / "runs" and run_dir.is_dir()
+    assert {"config.json", "history.csv", "history.json", "metrics.json", "curves.png", "best.keras",
+            "final.keras", "final.weights.h5"} <= {p.name for p in run_dir.iterdir()}
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["limit"] == 2000 and config["epochs"] == 2 and config["model"] == "dnn"
+    assert metrics["epochs_run"] == 2 and metrics["interrupted"] is False
+    assert metrics["test"]["accuracy"] > 0.5  # far above chance (0.1) after 2 epochs
+    assert f"{metrics['test']['accuracy']:.4f}" in done.stdout
