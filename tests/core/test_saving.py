@@ -1,4 +1,4 @@
-"""nnlab.saving: round trips in every format and API, clear errors, plain-Keras interop both ways, safe_mode."""
+"""nnlab.core.saving: round trips in every format and API, clear errors, plain-Keras interop both ways, safe_mode."""
 
 import os
 import subprocess
@@ -9,12 +9,11 @@ import keras
 import numpy as np
 import pytest
 
-from nnlab.errors import NnlabError
-from nnlab.evaluation import argmax_accuracy, evaluate
-from nnlab.models import build_model
-from nnlab.saving import load_model, load_weights, resolve_model_path, save_model
-
-APIS = ("sequential", "functional", "subclass")
+from nnlab.core.errors import NnlabError
+from nnlab.core.evaluation import argmax_accuracy, evaluate
+from nnlab.core.saving import is_graph_model, load_model, load_weights, resolve_model_path, save_model
+from nnlab.fashion.models import APIS, build_model
+from nnlab.fashion.task import TASK
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +105,21 @@ def test_load_model_errors(tmp_path):
         load_model(tmp_path / "empty-run")
 
 
+def test_save_model_is_atomic_and_leaves_no_temporary_file(images, tmp_path):
+    first, second = build_model("dnn", dropout=0.3), build_model("dnn", dropout=0.3)
+    save_model(first, tmp_path / "model.keras")
+    save_model(second, tmp_path / "model.keras")  # replaces the file as a whole
+    np.testing.assert_array_equal(_predict(load_model(tmp_path / "model.keras"), images), _predict(second, images))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
+    save_model(first, tmp_path / "deeper" / "folder" / "model.weights.h5")  # creates its folder
+    assert (tmp_path / "deeper" / "folder" / "model.weights.h5").is_file()
+
+
+def test_is_graph_model():
+    assert is_graph_model(build_model("dnn", api="sequential")) and is_graph_model(build_model("dnn", api="functional"))
+    assert not is_graph_model(build_model("dnn", api="subclass"))
+
+
 def test_save_model_refuses_unknown_suffix(tmp_path):
     with pytest.raises(NnlabError, match=r"Cannot tell how to save or load .*model\.tf"):
         save_model(build_model("logreg"), tmp_path / "model.tf")
@@ -118,14 +132,14 @@ def test_run_folder_resolves_to_its_best_model(tiny_run):
 def test_argmax_accuracy_equals_evaluate_before_and_after_reload(tiny_run, small_splits, tmp_path):
     x, y = small_splits.x_val, small_splits.y_val
     model = tiny_run.model
-    before = evaluate(model, x, y)["accuracy"]
-    assert argmax_accuracy(model, x, y) == pytest.approx(before, abs=1e-6)
+    before = evaluate(model, x, y, TASK)["accuracy"]
+    assert argmax_accuracy(model, x, y, TASK) == pytest.approx(before, abs=1e-6)
     for name in ("again.keras", "again.h5"):
         reloaded = load_model(save_model(model, tmp_path / name))
-        after = evaluate(reloaded, x, y)
+        after = evaluate(reloaded, x, y, TASK)
         assert set(after) == {"loss", "accuracy"}
         assert after["accuracy"] == pytest.approx(before, abs=1e-6)
-        assert argmax_accuracy(reloaded, x, y) == pytest.approx(before, abs=1e-6)
+        assert argmax_accuracy(reloaded, x, y, TASK) == pytest.approx(before, abs=1e-6)
 
 
 # ---------------------------------------------------------------- plain Keras -> nnlab
@@ -155,7 +169,7 @@ def test_plain_keras_model_loads_and_evaluates_on_images(make, flatten, small_sp
     model.save(str(tmp_path / "model-whole.keras"))  # plain Keras, no nnlab
 
     loaded = load_model(tmp_path / "model-whole.keras")
-    got = evaluate(loaded, x, y)  # (N, 28, 28) images; fit_input reshapes for the E2 model
+    got = evaluate(loaded, x, y, TASK)  # (N, 28, 28) images; TASK.adapt_inputs reshapes for the E2 model
     assert got["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)
     assert got["loss"] == pytest.approx(expected["loss"], rel=1e-5)
     np.testing.assert_allclose(loaded.predict(x_seeds, verbose=0), model.predict(x_seeds, verbose=0), rtol=1e-6)

@@ -1,4 +1,4 @@
-"""nnlab.training: the run folder, reproducibility, ModelCheckpoint, EarlyStopping, name clashes, Ctrl-C.
+"""nnlab.core.training: the run folder, reproducibility, ModelCheckpoint, EarlyStopping, name clashes, Ctrl-C.
 
 Every training here uses 600 samples per split (``small_splits``) for at most
 three epochs.
@@ -6,18 +6,22 @@ three epochs.
 
 import csv
 import json
+import re
 
 import keras
 import numpy as np
 import pytest
 
 from helpers import TINY_RUN, CheckpointWatcher, file_digest
-from nnlab.config import from_preset, load_json, to_dict
-from nnlab.data import Splits
-from nnlab.errors import NnlabError
-from nnlab.evaluation import evaluate
-from nnlab.saving import load_model
-from nnlab.training import best_epoch, build_optimizer, train
+from nnlab.core.callbacks import STATE_FILE
+from nnlab.core.config import to_dict
+from nnlab.core.errors import Interrupted, NnlabError
+from nnlab.core.evaluation import evaluate
+from nnlab.core.saving import load_model, load_weights
+from nnlab.core.task import Splits
+from nnlab.core.training import build_optimizer, train
+from nnlab.fashion.models import build_model
+from nnlab.fashion.task import TASK
 
 RUN_FILES = {"config.json", "history.csv", "history.json", "metrics.json", "curves.png",
              "best.keras", "final.keras", "final.weights.h5"}
@@ -32,7 +36,7 @@ def test_run_folder_has_every_file(tiny_run):
 
 
 def test_run_folder_config_is_the_resolved_config(tiny_run):
-    written = load_json(tiny_run.run_dir / "config.json")
+    written = TASK.load_config(tiny_run.run_dir / "config.json")
     assert written == tiny_run.config
     assert written.checkpoint.monitor == "val_loss" and written.early_stopping.monitor == "val_loss"
     assert json.loads((tiny_run.run_dir / "config.json").read_text()) == to_dict(tiny_run.config)
@@ -52,9 +56,11 @@ def test_run_folder_history(tiny_run):
 
 def test_run_folder_metrics(tiny_run, small_splits):
     metrics = json.loads((tiny_run.run_dir / "metrics.json").read_text())
-    assert {"run", "model", "params", "epochs_run", "best_epoch", "stopped_epoch", "interrupted", "train_seconds",
-            "seconds_per_epoch", "train", "val", "test", "versions"} <= set(metrics)
+    assert {"run", "task", "model", "status", "params", "epochs_run", "monitor", "best_epoch", "stopped_epoch",
+            "interrupted", "train_seconds", "seconds_per_epoch", "train", "val", "test", "best_checkpoint",
+            "versions"} <= set(metrics)
     assert metrics["run"] == "tiny" and metrics["model"] == "dnn" and metrics["params"] == 79_510
+    assert metrics["task"] == "fashion" and metrics["status"] == "finished" and metrics["monitor"] == "val_loss"
     assert metrics["epochs_run"] == TINY_RUN["epochs"] and metrics["interrupted"] is False
     assert metrics["best_epoch"] == int(np.argmin(tiny_run.history["val_loss"]))
     assert set(metrics["val"]) == set(metrics["test"]) == {"loss", "accuracy"}
@@ -63,8 +69,14 @@ def test_run_folder_metrics(tiny_run, small_splits):
     assert metrics["versions"]["backend"] == keras.backend.backend()
     # The saved metrics are those of the final model on the splits it was given.
     final = load_model(tiny_run.run_dir / "final.keras")
-    assert evaluate(final, small_splits.x_test, small_splits.y_test)["accuracy"] == pytest.approx(
+    assert evaluate(final, small_splits.x_test, small_splits.y_test, TASK)["accuracy"] == pytest.approx(
         metrics["test"]["accuracy"], abs=1e-6)
+    # ... and the best checkpoint's figures are those of best.keras.
+    best = load_model(tiny_run.run_dir / "best.keras")
+    assert metrics["best_checkpoint"]["file"] == "best.keras" and "error" not in metrics["best_checkpoint"]
+    for split in ("val", "test"):
+        x, y = getattr(small_splits, f"x_{split}"), getattr(small_splits, f"y_{split}")
+        assert evaluate(best, x, y, TASK) == pytest.approx(metrics["best_checkpoint"][split], abs=1e-6)
 
 
 def test_final_files_hold_the_trained_model(tiny_run, small_splits):
@@ -72,15 +84,12 @@ def test_final_files_hold_the_trained_model(tiny_run, small_splits):
     expected = tiny_run.model.predict(x, verbose=0)
     np.testing.assert_allclose(load_model(tiny_run.run_dir / "final.keras").predict(x, verbose=0), expected,
                                rtol=1e-6, atol=1e-7)
-    from nnlab.models import build_model
-    from nnlab.saving import load_weights
-
     fresh = load_weights(build_model("dnn", dropout=0.3), tiny_run.run_dir / "final.weights.h5")
     np.testing.assert_allclose(fresh.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-7)
 
 
 def test_same_seed_gives_the_same_history(tiny_run, small_splits, tmp_path):
-    config = from_preset("seeds-final", runs_dir=str(tmp_path), **{**TINY_RUN, "name": "again"})
+    config = TASK.config("seeds-final", runs_dir=str(tmp_path), **{**TINY_RUN, "name": "again"})
     again = train(config, splits=small_splits)
     assert again.history == tiny_run.history  # exact, float for float
 
@@ -105,7 +114,7 @@ def stopped_run(small_splits, tmp_path_factory):
     """Early stopping (patience 1, best weights restored) on a val_loss that rises after epoch 0."""
     splits = _worsening_splits(small_splits)
     runs_dir = tmp_path_factory.mktemp("stopped")
-    config = from_preset("seeds-final", epochs=5, verbose=0, name="stopped", runs_dir=str(runs_dir),
+    config = TASK.config("seeds-final", epochs=5, verbose=0, name="stopped", runs_dir=str(runs_dir),
                          early_stopping={"patience": 1}, optimizer={"learning_rate": 0.01})
     watcher = CheckpointWatcher(runs_dir / "stopped" / "best.keras")
     result = train(config, splits=splits, extra_callbacks=[watcher])
@@ -126,7 +135,7 @@ def test_early_stopping_stops_and_restores_the_best_weights(stopped_run):
     # Keras counts stopped_epoch from 0; best epoch = stopped - patience, as in the seeds' E10.
     assert metrics["stopped_epoch"] == 1 and metrics["best_epoch"] == 0
     val_loss = result.history["val_loss"]
-    restored = evaluate(result.model, splits.x_val, splits.y_val)["loss"]
+    restored = evaluate(result.model, splits.x_val, splits.y_val, TASK)["loss"]
     assert restored == pytest.approx(min(val_loss), rel=1e-5)
     assert restored != pytest.approx(val_loss[-1], rel=1e-3)  # not the last epoch's weights
     # final.keras (after the restore) and best.keras (the checkpoint) hold the same weights.
@@ -138,23 +147,15 @@ def test_early_stopping_stops_and_restores_the_best_weights(stopped_run):
 
 def test_run_name_collision_refuses_and_overwrites_nothing(tiny_run, small_splits):
     before = {p.name: (file_digest(p), p.stat().st_mtime_ns) for p in tiny_run.run_dir.iterdir()}
-    config = from_preset("seeds-final", runs_dir=str(tiny_run.run_dir.parent), **TINY_RUN)
+    config = TASK.config("seeds-final", runs_dir=str(tiny_run.run_dir.parent), **TINY_RUN)
     with pytest.raises(NnlabError, match=r"Run folder .*tiny already exists; pick another --name"):
         train(config, splits=small_splits)
     after = {p.name: (file_digest(p), p.stat().st_mtime_ns) for p in tiny_run.run_dir.iterdir()}
     assert after == before
 
 
-def test_unnamed_runs_get_distinct_folders(tmp_path):
-    from nnlab.training import new_run_dir
-
-    config = from_preset("dnn", runs_dir=str(tmp_path))
-    first, second = new_run_dir(config), new_run_dir(config)
-    assert first != second and first.is_dir() and second.is_dir()
-
-
 def test_save_format_h5_writes_legacy_model_files(small_splits, tmp_path):
-    config = from_preset("dnn", epochs=1, verbose=0, name="legacy", runs_dir=str(tmp_path), save_format="h5")
+    config = TASK.config("dnn", epochs=1, verbose=0, name="legacy", runs_dir=str(tmp_path), save_format="h5")
     result = train(config, splits=small_splits)
     files = {p.name for p in result.run_dir.iterdir()}
     assert {"best.h5", "final.h5", "final.weights.h5"} <= files and not any(f.endswith(".keras") for f in files)
@@ -180,30 +181,68 @@ class InterruptAt(keras.callbacks.Callback):
 
 
 @pytest.mark.parametrize("epoch", [0, 1])
-def test_ctrl_c_still_saves_the_run(small_splits, tmp_path, epoch):
-    config = from_preset("dnn", epochs=3, verbose=0, name="interrupted", runs_dir=str(tmp_path))
-    result = train(config, splits=small_splits, extra_callbacks=[InterruptAt(epoch)])
-    files = {p.name for p in result.run_dir.iterdir()}
-    assert {"config.json", "history.json", "metrics.json", "final.keras", "final.weights.h5", "curves.png"} <= files
-    metrics = json.loads((result.run_dir / "metrics.json").read_text())
-    assert metrics["interrupted"] is True
+def test_ctrl_c_keeps_the_finished_epochs_and_what_resume_needs(small_splits, tmp_path, epoch):
+    config = TASK.config("dnn", epochs=3, verbose=0, name="interrupted", runs_dir=str(tmp_path))
+    with pytest.raises(Interrupted) as raised:
+        train(config, splits=small_splits, extra_callbacks=[InterruptAt(epoch)])
+    run_dir = tmp_path / "interrupted"
+    assert isinstance(raised.value, KeyboardInterrupt)  # uncaught, it ends a script as Ctrl-C does
+    assert raised.value.run_dir == run_dir and raised.value.epochs_done == epoch
+    files = {p.name for p in run_dir.iterdir()}
+    # Only the epochs that finished are in the folder; no final model of a run that did not finish.
+    expected = {"config.json", "metrics.json"} | ({"history.csv", "history.json", "best.keras", STATE_FILE}
+                                                  if epoch else set())
+    assert files == expected
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["interrupted"] is True and metrics["status"] == "interrupted"
     assert metrics["epochs_run"] == epoch  # the epochs finished before Ctrl-C
-    assert len(json.loads((result.run_dir / "history.json").read_text()).get("loss", [])) == epoch
-    assert "test" in metrics
-    load_model(result.run_dir / "final.keras")  # a valid model file
+    assert metrics["resume"] == f"nnlab train --resume {run_dir}"
+    if epoch:
+        assert len(json.loads((run_dir / "history.json").read_text())["loss"]) == epoch
+        load_model(run_dir / "best.keras")  # a valid model file
 
 
 def test_build_optimizer_follows_the_config():
-    sgd = build_optimizer(from_preset("dnn", optimizer={"name": "sgd", "learning_rate": 0.1, "momentum": 0.9,
+    sgd = build_optimizer(TASK.config("dnn", optimizer={"name": "sgd", "learning_rate": 0.1, "momentum": 0.9,
                                                         "nesterov": True}))
     assert isinstance(sgd, keras.optimizers.SGD)
     assert float(sgd.learning_rate) == pytest.approx(0.1) and sgd.momentum == 0.9 and sgd.nesterov
-    assert isinstance(build_optimizer(from_preset("dnn", optimizer={"name": "adagrad"})), keras.optimizers.Adagrad)
-    adam = build_optimizer(from_preset("seeds-final"))
+    assert isinstance(build_optimizer(TASK.config("dnn", optimizer={"name": "adagrad"})), keras.optimizers.Adagrad)
+    adam = build_optimizer(TASK.config("seeds-final"))
     assert isinstance(adam, keras.optimizers.Adam) and float(adam.learning_rate) == pytest.approx(0.001)
 
 
-def test_best_epoch():
-    assert best_epoch({"val_loss": [0.5, 0.3, 0.4]}, "val_loss") == 1
-    assert best_epoch({"val_accuracy": [0.5, 0.9, 0.7]}, "val_accuracy") == 1
-    assert best_epoch({}, "val_loss") is None
+def test_steps_per_execution_gives_the_same_history(small_splits, tmp_path):
+    # Dropout, Adam and a cosine schedule: the random stream and the step count must agree too.
+    histories = {}
+    for steps in (1, 50):
+        config = TASK.config("seeds-final", epochs=2, verbose=0, name=f"spe-{steps}", runs_dir=str(tmp_path),
+                             steps_per_execution=steps, optimizer={"schedule": "cosine"})
+        histories[steps] = train(config, splits=small_splits).history
+    assert set(histories[1]) == set(histories[50]) == HISTORY_KEYS
+    for key in HISTORY_KEYS:
+        np.testing.assert_allclose(histories[50][key], histories[1][key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+class CorruptAtEnd(keras.callbacks.Callback):
+    """Overwrites a file with junk when training ends (after the last checkpoint was put in place)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def on_train_end(self, logs=None):
+        assert self.path.is_file()
+        self.path.write_bytes(b"PK\x03\x04 not a zip any more")
+
+
+def test_an_unreadable_best_checkpoint_still_finishes_the_run(small_splits, tmp_path):
+    config = TASK.config("dnn", epochs=1, verbose=0, name="corrupt", runs_dir=str(tmp_path))
+    result = train(config, splits=small_splits, extra_callbacks=[CorruptAtEnd(tmp_path / "corrupt" / "best.keras")])
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "finished" and set(metrics["test"]) == {"loss", "accuracy"}
+    assert metrics["best_checkpoint"]["file"] == "best.keras"
+    assert re.search(r"Cannot load model .*best\.keras", metrics["best_checkpoint"]["error"])
+    assert "test" not in metrics["best_checkpoint"] and "val" not in metrics["best_checkpoint"]
+    assert (result.run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (result.run_dir / STATE_FILE).exists()

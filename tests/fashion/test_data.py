@@ -1,4 +1,4 @@
-"""nnlab.data: the real data's known facts, the search order, file checks and the cache."""
+"""nnlab.fashion.data: the real data's known facts, the search order, file checks and the cache."""
 
 import gzip
 import hashlib
@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from helpers import IDX_NAMES, idx_bytes, synthetic_arrays, write_idx_folder
-from nnlab.data import DataWarning, load_fashion_mnist, load_splits, locate, scale, search_dirs, split_train_val
-from nnlab.errors import NnlabError
+from nnlab.core.errors import NnlabError
+from nnlab.core.task import Splits
+from nnlab.fashion.data import (DataWarning, load_fashion_mnist, load_splits, locate, scale, search_dirs,
+                                split_train_val)
 
 # Decompressed SHA-256 of the official files, as listed in SEEDS.md.
 OFFICIAL_SHA256 = {
@@ -72,6 +74,16 @@ def test_seeds_split_and_scaling(splits, fashion):
     np.testing.assert_allclose(splits.x_train[:, :1, :], expected_first / 255.0, rtol=1e-6)
 
 
+def test_load_splits_gives_the_core_splits(small_splits):
+    assert isinstance(small_splits, Splits)
+    x_val, y_val = small_splits.validation()
+    assert x_val is small_splits.x_val and y_val is small_splits.y_val
+    assert small_splits.source.official
+    without = load_splits(validation="none", limit=50)
+    assert without.x_val is None and without.y_val is None and without.validation() is None
+    assert len(without.x_train) == len(without.y_train) == 50
+
+
 def test_limit_keeps_the_first_samples(small_splits, splits):
     assert len(small_splits.x_train) == len(small_splits.x_val) == len(small_splits.x_test) == 600
     np.testing.assert_array_equal(small_splits.x_val, splits.x_val[:600])
@@ -106,7 +118,7 @@ def test_scale():
 # ---------------------------------------------------------------- where the data is looked for
 
 
-@pytest.mark.filterwarnings("ignore::nnlab.data.DataWarning")
+@pytest.mark.filterwarnings("ignore::nnlab.fashion.data.DataWarning")
 def test_search_order(isolated_data, monkeypatch):
     """argument > $NNLAB_DATA_DIR > ~/.keras/datasets/fashion-mnist > the Debian folder."""
     places = {
@@ -135,7 +147,7 @@ def test_search_order(isolated_data, monkeypatch):
     assert source.folder == str(places["debian"]) and not source.official
 
 
-@pytest.mark.filterwarnings("ignore::nnlab.data.DataWarning")
+@pytest.mark.filterwarnings("ignore::nnlab.fashion.data.DataWarning")
 def test_raw_and_gz_files_give_the_same_arrays(isolated_data):
     arrays = synthetic_arrays()
     write_idx_folder(isolated_data / "gz", arrays, compress=True)
@@ -215,7 +227,7 @@ def test_own_data_loads_with_a_data_warning(isolated_data):
     assert set(source.sha256) == set(IDX_NAMES)
 
 
-@pytest.mark.filterwarnings("ignore::nnlab.data.DataWarning")
+@pytest.mark.filterwarnings("ignore::nnlab.fashion.data.DataWarning")
 def test_cache_is_written_used_and_invalidated(isolated_data):
     folder = isolated_data / "data"
     (x_train, y_train), _ = write_idx_folder(folder)
@@ -241,7 +253,7 @@ def test_cache_is_written_used_and_invalidated(isolated_data):
     np.testing.assert_array_equal(x_again, x_train)
 
 
-@pytest.mark.filterwarnings("ignore::nnlab.data.DataWarning")
+@pytest.mark.filterwarnings("ignore::nnlab.fashion.data.DataWarning")
 def test_unwritable_cache_only_costs_speed(isolated_data, monkeypatch):
     blocker = isolated_data / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")

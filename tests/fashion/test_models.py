@@ -1,14 +1,11 @@
-"""nnlab.models: parameter counts from the seeds, the three Keras APIs, dropout's behaviour."""
+"""nnlab.fashion.models: parameter counts from the seeds, the three Keras APIs, dropout's behaviour."""
 
 import keras
 import numpy as np
 import pytest
 
-from nnlab.config import MODELS
-from nnlab.errors import NnlabError
-from nnlab.models import StackedModel, build_model, layer_stack
-
-APIS = ("sequential", "functional", "subclass")
+from nnlab.core.errors import NnlabError
+from nnlab.fashion.models import APIS, MODELS, StackedModel, build_model, layer_stack
 
 
 @pytest.fixture(scope="module")
