@@ -12,24 +12,31 @@ import tempfile
 
 import nnlab  # noqa: F401
 
-from nnlab.config import from_preset
-from nnlab.data import load_splits
-from nnlab.training import train
+from nnlab.core.training import train
+from nnlab.fashion.data import load_splits
+from nnlab.fashion.task import TASK
+from record import save_result
 
 
 def main():
     splits = load_splits()
     with tempfile.TemporaryDirectory() as tmp:
-        base = train(from_preset("seeds-final", verbose=0, runs_dir=tmp), splits=splits).metrics
-        ours = train(from_preset("cnn", verbose=0, runs_dir=tmp), splits=splits).metrics
-    print("claim: cnn preset >= 0.91 test accuracy in <= 600 s of training (2 CPU cores)")
+        base = train(TASK.config("seeds-final", verbose=0, runs_dir=tmp), splits=splits).metrics
+        ours = train(TASK.config("cnn", verbose=0, runs_dir=tmp), splits=splits).metrics
     for name, m in (("baseline seeds-final", base), ("cnn", ours)):
         print(f"{name:>20}: test accuracy {m['test']['accuracy']:.4f}, val accuracy {m['val']['accuracy']:.4f}, "
               f"{m['train_seconds']:.0f} s ({m['epochs_run']} epochs)")
-    gain = ours["test"]["accuracy"] - base["test"]["accuracy"]
-    met = ours["test"]["accuracy"] >= 0.91 and ours["train_seconds"] <= 600
-    print(f"cnn - baseline: {gain:+.4f} test accuracy; time ratio {ours['train_seconds'] / base['train_seconds']:.2f}; "
-          f"{'met' if met else 'NOT met'}")
+    acc, seconds = ours["test"]["accuracy"], ours["train_seconds"]
+    save_result(
+        "cnn_preset", claim="`--preset cnn` reaches >= 0.91 test accuracy in <= 10 min of training",
+        figure=(acc, "test accuracy"), baseline=(base["test"]["accuracy"], "test accuracy"),
+        met=acc >= 0.91 and seconds <= 600,
+        summary=f"{acc:.3f} in {seconds:.0f} s ({ours['epochs_run']} epochs); seeds-final baseline: "
+                f"{base['test']['accuracy']:.3f} in {base['train_seconds']:.0f} s",
+        settings={"preset": "cnn", "baseline": "seeds-final", "seed": 42},
+        details={"cnn": {k: ours[k] for k in ("val", "test", "train_seconds", "epochs_run", "seconds_per_epoch")},
+                 "baseline": {k: base[k] for k in ("val", "test", "train_seconds", "epochs_run",
+                                                   "seconds_per_epoch")}})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Benchmark: the seeds' final pipeline (E10) as plain Keras vs through nnlab, same backend, same run.
 
     .venv/bin/python bench/train_speed.py            # or: make bench
-    .venv/bin/python bench/train_speed.py --epochs 20 --repeats 2
+    .venv/bin/python bench/train_speed.py --epochs 20 --repeats 3
+
+Writes bench/results/train_speed.json (the README's table is made from it).
 
 Claim: nnlab trains the seeds' final pipeline (Flatten -> Dense(100, relu) ->
 Dropout(0.3) -> Dense(10, softmax), Adam, batch 32, validation every epoch,
@@ -27,9 +29,11 @@ import nnlab  # noqa: F401  picks the backend (JAX unless KERAS_BACKEND is set)
 import keras
 from sklearn.model_selection import train_test_split
 
-from nnlab.config import from_preset
-from nnlab.data import load_fashion_mnist, load_splits
-from nnlab.training import EpochTimer, train
+from nnlab.core.callbacks import EpochTimer
+from nnlab.core.training import train
+from nnlab.fashion.data import load_fashion_mnist, load_splits
+from nnlab.fashion.task import TASK
+from record import save_result
 
 
 def seeds_pipeline(epochs, seed, workdir):
@@ -63,7 +67,7 @@ def seeds_pipeline(epochs, seed, workdir):
 
 
 def nnlab_pipeline(epochs, seed, workdir, splits):
-    config = from_preset("seeds-final", epochs=epochs, seed=seed, verbose=0, runs_dir=str(workdir / "runs"))
+    config = TASK.config("seeds-final", epochs=epochs, seed=seed, verbose=0, runs_dir=str(workdir / "runs"))
     timer = EpochTimer()
     result = train(config, splits=splits, extra_callbacks=[timer])
     return timer.seconds, result.metrics["val"]["accuracy"]
@@ -76,7 +80,7 @@ def per_epoch(seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20, help="maximum epochs (early stopping may end sooner)")
-    parser.add_argument("--repeats", type=int, default=1, help="runs of each pipeline, seeds 42, 43, ...")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each pipeline, seeds 42, 43, ...")
     args = parser.parse_args()
 
     splits = load_splits()  # loaded once, outside the timed part, like the seeds' notebook cell
@@ -105,10 +109,18 @@ def main():
     ours = statistics.mean(r[5] for r in rows)
     acc_gap = abs(statistics.mean(r[3] for r in rows) - statistics.mean(r[7] for r in rows))
     ratio = ours / base
-    print("claim: nnlab s/epoch <= 0.5 x seeds' code at the same val accuracy (+-0.005)")
-    print(f"baseline (seeds' code): {base:.3f} s/epoch; nnlab: {ours:.3f} s/epoch; ratio {ratio:.3f} "
-          f"({'met' if ratio <= 0.5 else 'NOT met'}); val accuracy gap {acc_gap:.4f} "
-          f"({'met' if acc_gap <= 0.005 else 'NOT met'})")
+    base_acc, ours_acc = statistics.mean(r[3] for r in rows), statistics.mean(r[7] for r in rows)
+    save_result(
+        "train_speed",
+        claim="the seeds' E10 pipeline through nnlab takes <= 0.5x the seconds per epoch of the seeds' own "
+              "Keras code, at the same val accuracy (+-0.5 point)",
+        figure=(ours, "s/epoch"), baseline=(base, "s/epoch"), met=ratio <= 0.5 and acc_gap <= 0.005,
+        summary=f"{ours:.2f} vs {base:.2f} s/epoch, ratio {ratio:.2f}; val accuracy {ours_acc:.4f} vs "
+                f"{base_acc:.4f} ({len(rows)} seeds)",
+        settings={"epochs": args.epochs, "repeats": args.repeats, "batch_size": 32},
+        details={"rows": [dict(zip(("seed", "seeds_s_per_epoch", "seeds_epochs", "seeds_val_acc", "seeds_total_s",
+                                    "nnlab_s_per_epoch", "nnlab_epochs", "nnlab_val_acc", "nnlab_total_s"), r))
+                          for r in rows]})
 
 
 if __name__ == "__main__":
