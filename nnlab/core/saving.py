@@ -116,9 +116,15 @@ def load_model(path, compile=True):
         # Legacy .h5 files make Keras log a harmless "compiled metrics" warning through absl.
         with _quiet("absl", "ompiled"):
             return keras.models.load_model(str(path), compile=compile, safe_mode=True)
-    except (ValueError, OSError) as error:  # not a model file, truncated, unsafe (Lambda), unknown class
+    except (ValueError, OSError) as error:  # not a model file, truncated, unsafe (Lambda)
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise NnlabError(f"Cannot load model {path}: {first_line}") from None
+    except TypeError as error:  # Keras' words for a class it does not know; other TypeErrors are bugs
+        if "could not be deserialized" not in str(error) and "Could not locate" not in str(error):
+            raise
+        raise NnlabError(f"Cannot load model {path}: it uses a layer or model class that is not registered "
+                         "with Keras here (custom code of the program that saved it); import that code "
+                         "before loading, or save the model with built-in layers.") from None
 
 
 def _snake(name):
