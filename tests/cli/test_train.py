@@ -83,3 +83,26 @@ def test_train_end_to_end_on_real_data(tmp_path, nnlab_command):
     assert metrics["epochs_run"] == 2 and metrics["interrupted"] is False
     assert metrics["test"]["accuracy"] > 0.5  # far above chance (0.1) after 2 epochs
     assert f"{metrics['test']['accuracy']:.4f}" in done.stdout
+
+
+def test_evaluate_val_uses_the_runs_own_validation_split(run_cli, tmp_path):
+    # A stratified split holds other images than the seeds' split: scoring on the seeds' one would mix in
+    # images this run trained on, and give another figure than the run's own metrics.json.
+    code, _, err = run_cli("train", "--model", "logreg", "--validation", "stratified", "--limit", "300",
+                           "--epochs", "1", "--verbose", "0", "--name", "strat")
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "runs" / "strat" / "metrics.json").read_text())
+    code, out, _ = run_cli("evaluate", "runs/strat", "--split", "val")
+    assert code == 0
+    match = re.search(r"on val \(300 samples\): accuracy ([\d.]+), loss ([\d.]+)", " ".join(out.split()))
+    assert match, out
+    assert float(match.group(1)) == pytest.approx(metrics["val"]["accuracy"], abs=1e-4)
+    assert float(match.group(2)) == pytest.approx(metrics["val"]["loss"], abs=1e-4)
+
+
+def test_evaluate_val_of_a_run_without_validation_is_refused(run_cli):
+    code, _, err = run_cli("train", "--model", "logreg", "--validation", "none", "--limit", "200", "--epochs", "1",
+                           "--verbose", "0", "--name", "noval")
+    assert code == 0, err
+    code, _, err = run_cli("evaluate", "runs/noval", "--split", "val")
+    assert code == 2 and "trained without a validation split" in err and "--split test" in err
