@@ -4,7 +4,9 @@ Settings are nnlab config dicts with the seeds' values (nnlab's defaults already
 are the seeds': RMSprop, batch 32, sparse categorical cross-entropy, the 80/20
 split with random_state=42). Figures quote ``../shared/docs/SEEDS.md``. Hooks
 hold the steps that are not a plain training run; each returns the values its
-figures read. How a figure is judged is in ``nnlab.reproduce`` (its docstring).
+figures read; a hook writes files only into its own folder (``ctx.own_folder()``,
+``DIR/experiments/E8/seed42/``), never into a run folder, which other experiments
+may share. How a figure is judged is in ``nnlab.seeds.reproduce`` (its docstring).
 
 "~N epochs" in the seeds' prose (counted from 1) is read as 0-based epochs N-2..N,
 that is the N-th epoch give or take one.
@@ -27,7 +29,9 @@ class Figure:
     ``source`` is a key of the per-repeat values: ``"<run>.<measure>"`` for a
     training run (measures: params, acc_first, acc_last, loss_last, val_loss,
     val_acc, min_val_epoch, overfits, best_epoch, stopped_epoch, final_val_loss,
-    final_val_acc) or a key a hook returns. ``reason`` is shown only if it differs.
+    final_val_acc) or a key a hook returns. ``hypothesis``: a guess at why the figure
+    may differ, shown only if it differs and only labelled as untested (the
+    experiment's ``hypothesis`` when None).
     """
 
     label: str
@@ -35,7 +39,7 @@ class Figure:
     seeds: float | tuple | bool | None
     seeds_text: str | None = None  # how the seeds say it, when not a plain number
     digits: int = 4  # 0 for epochs and parameter counts
-    reason: str | None = None
+    hypothesis: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +47,10 @@ class Run:
     """One ``nnlab.core.training.train`` call: nnlab config settings (epochs are the seeds', capped by --epochs).
 
     ``keep``: the experiment uses the trained model or run folder, not only the
-    history, so the run is never read off a longer one. ``build``: a function that
-    builds the Keras model literally (E3); such runs are never shared.
+    history, so the run is never read off a longer one (it may still share a run
+    with exactly the same settings). ``build``: a function that builds the Keras
+    model literally (E3); such runs are never shared: their config names a preset
+    that is not the model trained.
     """
 
     name: str
@@ -78,7 +84,7 @@ class Experiment:
     runs: tuple = ()
     hook: object = None  # hook(ctx) -> {key: value}; may fill ctx.details for the report
     plots: tuple = ()
-    reason: str | None = None  # default reason for this experiment's figures that differ
+    hypothesis: str | None = None  # untested guess for this experiment's figures that differ
 
 
 # Causes of difference checked and ruled out (shown in the report).
@@ -90,12 +96,14 @@ NOTES = (
     "float32 directly: the same numbers reach the model. E1 keeps float64, as scikit-learn's SGD needs it.",
     "Training accuracy is the running mean over the epoch's batches in Keras 2 and Keras 3 alike.",
     "scikit-learn renamed loss='log' to 'log_loss' (1.1) and dropped 'log' (1.3); the model is the same.",
-    "Runs with the same settings and seed are trained once: a 5-epoch run is read off the first 5 epochs of "
-    "the 20-epoch run (fit draws each epoch's shuffle in turn from the seeded generator).",
+    "Runs with the same settings and seed are trained once. A 5-epoch run is read off the first 5 epochs of "
+    "a 20-epoch run only with a constant learning rate and no early stopping (then fit draws each epoch's "
+    "shuffle in turn from the seeded generator and nothing depends on the number of epochs still to come); "
+    "with a cosine schedule or early stopping every epoch count is its own run.",
 )
 RANDOM_STREAMS = ("Keras 3 on JAX draws the initial weights and the batch order from other random "
-                  "generators than the seeds' TensorFlow Keras 2, so seed 42 is not the seeds' run; "
-                  "--repeats 3 shows the seed-to-seed spread.")
+                  "generators than the seeds' TensorFlow Keras 2, so seed 42 is not the seeds' run, "
+                  "and the seeds' figure is one draw of the seed-to-seed spread")
 ADAM = {"name": "adam"}
 DROPOUT_ADAM = {"model": "dnn", "dropout": 0.3, "optimizer": ADAM}
 
@@ -213,8 +221,9 @@ def e8_save_restore(ctx):
 
     run = ctx.runs["dropout-10"].result
     x_val, y_val = ctx.splits.x_val, ctx.splits.y_val
-    weights = save_model(run.model, run.run_dir / "model.weights.h5")
-    whole = save_model(run.model, run.run_dir / "model-whole.keras")
+    folder = ctx.own_folder()  # not the run folder: E7 and E9 may read the same run
+    weights = save_model(run.model, folder / "model.weights.h5")
+    whole = save_model(run.model, folder / "model-whole.keras")
     fresh = load_weights(build_model("dnn", dropout=0.3), weights)  # the seeds' model_fn(Dropout(0.3))
     values = {"argmax_acc": argmax_accuracy(fresh, x_val, y_val, TASK),
               "evaluate_acc": evaluate(run.model, x_val, y_val, TASK)["accuracy"],
@@ -227,7 +236,7 @@ def e8_save_restore(ctx):
     except NnlabError as error:
         values["mismatch_refused"] = True
         ctx.details["mismatch_error"] = str(error)
-    ctx.details["files"] = {path.name: path.stat().st_size for path in (weights, whole)}
+    ctx.details["files"] = {ctx.relative(path): path.stat().st_size for path in (weights, whole)}
     return values
 
 
@@ -273,8 +282,8 @@ EXPERIMENTS = (
                  Figure("mean CV test score, max_iter=9", "cv9", 0.8304),
                  Figure("mean CV test score, max_iter=20", "cv20", 0.8437)),
         hook=e1_baseline,
-        reason="SGDClassifier's result depends on the scikit-learn version; the seeds ran one from before "
-               "loss='log' became 'log_loss'."),
+        hypothesis="SGDClassifier's result depends on the scikit-learn version; the seeds ran one from before "
+                   "loss='log' became 'log_loss'"),
     Experiment(
         "E2", "single-layer network",
         "Dense(10, softmax) on 784 pixels, RMSprop (the default), 5 epochs, batch 32",
@@ -284,7 +293,7 @@ EXPERIMENTS = (
                  Figure("train accuracy, epoch 5", "dense10.acc_last", 0.8540),
                  Figure("val loss", "dense10.val_loss", 0.4429),
                  Figure("val accuracy", "dense10.val_acc", 0.8507)),
-        reason=RANDOM_STREAMS),
+        hypothesis=RANDOM_STREAMS),
     Experiment(
         "E3", "two layers, sigmoid hidden layer, built three ways",
         "Dense(100, sigmoid) + Dense(10, softmax) on 784 pixels, 5 epochs; list of layers, named layers in "
@@ -296,7 +305,7 @@ EXPERIMENTS = (
                  Figure("the three summaries agree (types, shapes, params)", "summaries_agree", True),
                  Figure("train accuracy, epoch 1", "add.acc_first", 0.8058),
                  Figure("train accuracy, epoch 5", "add.acc_last", 0.8779)),
-        hook=e3_summaries, reason=RANDOM_STREAMS),
+        hook=e3_summaries, hypothesis=RANDOM_STREAMS),
     Experiment(
         "E4", "ReLU and Flatten",
         "Flatten(28, 28) + Dense(100, relu) + Dense(10, softmax), RMSprop, 5 epochs",
@@ -305,7 +314,7 @@ EXPERIMENTS = (
                  Figure("train accuracy, epoch 5", "relu.acc_last", 0.8853),
                  Figure("val loss", "relu.val_loss", 0.3683),
                  Figure("val accuracy", "relu.val_acc", 0.8748)),
-        reason=RANDOM_STREAMS),
+        hypothesis=RANDOM_STREAMS),
     Experiment(
         "E5", "seven optimizers",
         "the E4 model, 5 epochs each: SGD; SGD lr=0.1; SGD momentum=0.9; SGD momentum=0.9 nesterov; "
@@ -318,7 +327,7 @@ EXPERIMENTS = (
                  Figure("Adam: val accuracy", "adam.val_acc", 0.8737)),
         plots=(Plot("E5-optimizers-loss.png", "training loss per epoch, seven optimizers",
                     tuple(name for name, _, _ in _optimizers()), kind="curves"),),
-        reason=RANDOM_STREAMS),
+        hypothesis=RANDOM_STREAMS),
     Experiment(
         "E6", "loss curves",
         "model_fn() (the E4 model): RMSprop 5 and 20 epochs, RMSprop 20 epochs with validation_data, "
@@ -339,7 +348,7 @@ EXPERIMENTS = (
                Plot("E6-train-loss-20.png", "RMSprop training loss, 20 epochs", ("rmsprop-20",), kind="curves"),
                Plot("E6-rmsprop-train-val.png", "RMSprop, train vs val", ("rmsprop-20",)),
                Plot("E6-adam-train-val.png", "Adam, train vs val", ("adam-20",))),
-        reason=RANDOM_STREAMS),
+        hypothesis=RANDOM_STREAMS),
     Experiment(
         "E7", "dropout",
         "model_fn(Dropout(0.3)), Adam, 20 epochs with validation_data; compared with model_fn() under Adam",
@@ -354,7 +363,7 @@ EXPERIMENTS = (
                  ranged("epoch of the lowest val loss", "dropout.min_val_epoch", (8, 10), "~10")),
         hook=e7_dropout,
         plots=(Plot("E7-dropout-train-val.png", "Dropout(0.3), Adam, train vs val", ("dropout",)),),
-        reason=RANDOM_STREAMS),
+        hypothesis=RANDOM_STREAMS),
     Experiment(
         "E8", "save and restore",
         "model_fn(Dropout(0.3)), Adam, 10 epochs; save_weights('model.weights.h5'), save('model-whole.keras'); "
@@ -368,7 +377,7 @@ EXPERIMENTS = (
                         seeds_text="0.8758 – 0.8798"),
                  Figure("the three accuracies are equal", "all_equal", True),
                  Figure("load_weights into another architecture is refused", "mismatch_refused", True)),
-        hook=e8_save_restore, reason=RANDOM_STREAMS),
+        hook=e8_save_restore, hypothesis=RANDOM_STREAMS),
     Experiment(
         "E9", "ModelCheckpoint",
         "model_fn(Dropout(0.3)), Adam, 20 epochs, ModelCheckpoint('best-model.keras', save_best_only=True); "
@@ -377,7 +386,7 @@ EXPERIMENTS = (
         figures=(Figure("best model's val loss", "best_val_loss", 0.3210),
                  Figure("best model's val accuracy", "best_val_acc", 0.8885),
                  Figure("the checkpoint holds the epoch with the lowest val loss", "best_is_lowest", True)),
-        hook=e9_checkpoint, reason=RANDOM_STREAMS),
+        hook=e9_checkpoint, hypothesis=RANDOM_STREAMS),
     Experiment(
         "E10", "EarlyStopping",
         "E9 + EarlyStopping(patience=2, restore_best_weights=True), up to 20 epochs",
@@ -390,6 +399,6 @@ EXPERIMENTS = (
         hook=e10_early_stopping,
         plots=(Plot("E10-early-stopping.png", "early stopping, stopped and best epochs marked", ("final",),
                     marks=True),),
-        reason="where val loss stops improving moves by a few epochs from seed to seed, and Keras 3 on JAX "
-               "does not draw the seeds' random numbers; --repeats 3 shows the spread."),
+        hypothesis="where val loss stops improving moves by a few epochs from seed to seed, and Keras 3 on "
+                   "JAX does not draw the seeds' random numbers"),
 )

@@ -1,25 +1,20 @@
-"""The ``nnlab reproduce`` report: ``results.json``, ``index.html`` (self-contained) and ``README.md``.
+"""The ``nnlab reproduce`` report, rendered from its results: ``index.html``, ``README.md``, the console table.
 
     >>> from nnlab.seeds.report import write_report
     >>> write_report(json.loads(Path("reports/reproduce/results.json").read_text()), "reports/reproduce")
 
-``save_results`` writes results.json atomically (temp file, then rename) and
-rewrites both pages; ``load_results`` reads it back for ``--resume``.
-
-``index.html`` opens offline: plots are embedded as base64 PNG and the CSS is
-inline. ``README.md`` has the same tables and links the PNG files in ``plots/``.
+Rendering only: results.json is read and written by ``nnlab.seeds.results``.
+Both pages are written atomically (temp file, then rename). ``index.html`` opens
+offline: plots are embedded as base64 PNG and the CSS is inline. ``README.md`` has
+the same tables and links the PNG files in ``plots/``.
 """
 
 import base64
 import datetime
 import html
-import json
-import os
 from pathlib import Path
 
-import numpy as np
-
-from nnlab.core.errors import NnlabError
+from nnlab.core.runs import write_text
 from nnlab.seeds import experiments
 
 RULES = (
@@ -28,7 +23,11 @@ RULES = (
     "A claim (yes/no) matches when it holds in every repeat.",
     "“~N epochs” in the seeds (counted from 1) is read as the 0-based epochs N−2 … N.",
     "“Rises after its minimum” means the last val loss is more than 10 % above the lowest.",
-    "A reason is given only for a figure that differs.",
+    "A reason is given only for a figure that differs, and only as far as the run measured it: "
+    "“quick check” when --limit/--epochs used less data or fewer epochs than the seeds; "
+    "with --repeats 3 or more, whether the seeds' figure lies within the range of the repeats' values "
+    "(“within the spread over seeds”, naming the seeds and the range) or outside it (“not explained”).",
+    "Any other difference is “not explained”; a guess at its cause is shown only as an “untested hypothesis”.",
 )
 TARGET = "≤ 8 min for --repeats 1 on 2 CPU cores"
 CSS = """
@@ -109,15 +108,28 @@ def _clock(seconds):
 
 
 def _counts(results):
-    verdicts = [f["verdict"] for e in results["experiments"].values() for f in e["figures"]]
-    return verdicts.count("matches"), verdicts.count("differs")
+    figures = [f for e in results["experiments"].values() for f in e["figures"]]
+    verdicts = [f["verdict"] for f in figures]
+    unexplained = sum(f["verdict"] == "differs" and f.get("explained") is False for f in figures)
+    return verdicts.count("matches"), verdicts.count("differs"), unexplained
+
+
+def count_line(results):
+    """``"31 figures match, 4 differ (2 not explained)."``"""
+    matches, differs, unexplained = _counts(results)
+    return f"{matches} figures match, {differs} differ" + (f" ({unexplained} not explained)." if differs else ".")
+
+
+SOURCES = {"trained": "trained now", "resumed": "interrupted run continued", "shared": "shared",
+           "reused": "finished in an earlier call"}
 
 
 def _run_lines(experiment):
     lines = []
     for name, run in experiment["repeats"][0]["runs"].items():
         part = f"first {run['epochs']} of {run['of']} epochs of " if run["epochs"] != run["of"] else ""
-        lines.append(f"{name}: {part}{run['dir']}")
+        source = SOURCES.get(run.get("source"), run.get("source"))
+        lines.append(f"{name}: {part}{run['dir']}" + (f" ({source})" if source else ""))
     return lines
 
 
@@ -176,11 +188,10 @@ def _details_html(details):
 
 def render_html(results, out):
     records = list(results["experiments"].values())
-    matches, differs = _counts(results)
     parts = ["<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
              "<title>nnlab reproduce: the seeds' experiments</title>", f"<style>{CSS}</style></head><body>",
              "<h1>nnlab reproduce: the seeds' experiments E1–E10</h1>",
-             f"<p>{matches} figures match, {differs} differ. Generated "
+             f"<p>{html.escape(count_line(results))} Generated "
              f"{datetime.datetime.now():%Y-%m-%d %H:%M} by <code>nnlab reproduce</code>.</p>"]
     settings = results["settings"]
     if settings.get("limit") or settings.get("max_epochs"):
@@ -239,10 +250,8 @@ def _md_figures(records, with_id):
 
 def render_markdown(results):
     records = list(results["experiments"].values())
-    matches, differs = _counts(results)
     lines = ["# nnlab reproduce: the seeds' experiments E1–E10", "",
-             f"{matches} figures match, {differs} differ. Open `index.html` for the same report with the plots "
-             "embedded.", ""]
+             f"{count_line(results)} Open `index.html` for the same report with the plots embedded.", ""]
     lines += [f"- {line}" for line in _settings_lines(results)] + ["", "## All figures", "",
                                                                      _md_figures(records, True), "",
                                                                      "## Elapsed time per experiment", ""]
@@ -272,67 +281,8 @@ def render_markdown(results):
 def write_report(results, out):
     """Write ``out/index.html`` and ``out/README.md`` from a results dict; returns the HTML path."""
     out = Path(out)
-    (out / "README.md").write_text(render_markdown(results))
-    path = out / "index.html"
-    path.write_text(render_html(results, out))
-    return path
-
-
-# ---------------------------------------------------------------- results.json
-
-
-def jsonable(value):
-    """numpy scalars -> plain Python, recursively, for json.dumps."""
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(item) for item in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    return value
-
-
-def load_results(out, settings, resume):
-    """results.json of an earlier call with the same settings, else a fresh one."""
-    path = Path(out) / "results.json"
-    fresh = {"settings": settings, "experiments": {}}
-    if not path.is_file():
-        return fresh, None
-    try:
-        results = json.loads(path.read_text())
-        same = results["settings"] == settings
-    except (ValueError, KeyError, TypeError):
-        if resume:
-            raise NnlabError(f"{path} is not a results file of `nnlab reproduce`; delete it or drop --resume."
-                             ) from None
-        return fresh, f"{path} was unreadable; starting a new one."
-    if not same:
-        old = results["settings"]
-        if resume:
-            raise NnlabError(
-                f"{path} was made with --repeats {old.get('repeats')} --limit {old.get('limit')} "
-                f"--epochs {old.get('max_epochs')}, not --repeats {settings['repeats']} --limit "
-                f"{settings['limit']} --epochs {settings['max_epochs']}; resume with the same settings, "
-                "or drop --resume to start over.")
-        return fresh, f"{path} had other settings ({old}); starting a new one."
-    return results, None
-
-
-def save_results(out, results):
-    """Write results.json atomically (temp file, then rename) and rewrite the report."""
-    order = [experiment.id for experiment in experiments.EXPERIMENTS]
-    rank = lambda item: order.index(item[0]) if item[0] in order else len(order)  # noqa: E731
-    results["experiments"] = dict(sorted(results["experiments"].items(), key=rank))
-    results["total_seconds"] = round(sum(e["seconds"] for e in results["experiments"].values()), 1)
-    path = Path(out) / "results.json"
-    tmp = path.with_name(f".results.json.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(jsonable(results), indent=1) + "\n")
-    tmp.replace(path)
-    write_report(results, out)
+    write_text(out / "README.md", render_markdown(results))
+    return write_text(out / "index.html", render_html(results, out))
 
 
 def print_summary(results, console):
@@ -348,3 +298,4 @@ def print_summary(results, console):
             table.add_row(experiment["id"], row["label"], row["seeds"], row["measured"],
                           f"[{color}]{figure['verdict']}[/]")
     console.print(table)
+    console.print(count_line(results) + (" Reasons are in the report." if _counts(results)[1] else ""))
