@@ -9,7 +9,7 @@ import json
 import pytest
 
 from nnlab.config import from_preset
-from nnlab.reproduce import reproduce
+from nnlab.seeds.reproduce import reproduce
 from nnlab.training import train
 
 pytestmark = pytest.mark.slow
