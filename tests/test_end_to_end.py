@@ -8,16 +8,16 @@ import json
 
 import pytest
 
-from nnlab.config import from_preset
+from nnlab.core.training import train
+from nnlab.fashion.task import TASK
 from nnlab.seeds.reproduce import reproduce
-from nnlab.training import train
 
 pytestmark = pytest.mark.slow
 
 
 def test_seeds_final_pipeline_learns_on_the_full_data(splits, tmp_path):
     # Three epochs of the main job; the seeds' E10 reaches ~0.88 val accuracy after ten.
-    result = train(from_preset("seeds-final", epochs=3, verbose=0, runs_dir=str(tmp_path)), splits=splits)
+    result = train(TASK.config("seeds-final", epochs=3, verbose=0, runs_dir=str(tmp_path)), splits=splits)
     assert result.metrics["epochs_run"] == 3
     assert result.metrics["val"]["accuracy"] > 0.85
     assert result.metrics["test"]["accuracy"] > 0.84
