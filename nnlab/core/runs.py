@@ -155,13 +155,15 @@ def read_run(run_dir):
     """
     run_dir = Path(run_dir)
     info = {"name": run_dir.name, "path": str(run_dir), "broken": None}
-    info["config"], problem = _read_json(run_dir / "config.json")
+    info["config"], config_problem = _read_json(run_dir / "config.json")
     metrics, metrics_problem = _read_json(run_dir / "metrics.json")
+    problem = config_problem
     if metrics_problem and (run_dir / "metrics.json").exists():
         problem = problem or metrics_problem
-    for name, value in (("config.json", info["config"]), ("metrics.json", metrics)):
-        if value is not None and not isinstance(value, dict):
-            problem, value = problem or f"{name} holds {type(value).__name__}, not an object", None
+    for name, value, unread in (("config.json", info["config"], config_problem),
+                                ("metrics.json", metrics, metrics_problem)):
+        if not unread and not isinstance(value, dict):  # read, but a list, a string, null, ...
+            problem = problem or f"{name} holds {type(value).__name__}, not an object"
     info["config"] = info["config"] if isinstance(info["config"], dict) else None
     info["metrics"] = metrics if isinstance(metrics, dict) else None
     info["broken"] = problem
