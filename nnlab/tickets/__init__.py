@@ -1,0 +1,14 @@
+"""System 2: support-ticket triage, the seeds' multi-input, multi-output model.
+
+    data.py      read CSV/JSONL ticket files, report bad rows, split
+    synth.py     synthetic tickets (`nnlab tickets make-data`)
+    features.py  tickets -> multi-hot arrays with Keras' TextVectorization and StringLookup
+    models.py    the seeds' graph, its subclass twin, add_head, the served raw-text model
+    config.py    TicketsConfig and presets;  task.py: the core's task (``TASK``)
+    report.py    run-folder extras: served.keras, model.png, confusion matrix
+    triage.py    predictions for raw tickets, as rows and CSV/JSONL files
+    experiment.py  T1: the seeds' own example on random inputs (`nnlab reproduce --only T1`)
+
+The command line is ``nnlab tickets ...`` (nnlab/cli/tickets.py); the HTTP endpoint is
+``POST /v1/tickets/triage`` (nnlab/serving/tickets.py).
+"""

@@ -1,0 +1,228 @@
+"""The seeds' ticket-triage graph, its keras.Model twin, the extra head, and the served model.
+
+The seeds' Functional model, with their names and shapes (``build_triage_model``)::
+
+    title (None, 10000) ─┐
+    text_body (None, 10000) ─┼─ concatenate (None, 20100) ─ dense (None, 64, relu) ─┬─ priority (None, 1, sigmoid)
+    tags (None, 100) ────┘                                                          └─ department (None, 4, softmax)
+
+    >>> from nnlab.tickets.models import build_triage_model, add_head
+    >>> model = build_triage_model()
+    >>> [layer.name for layer in model.layers]
+    ['title', 'text_body', 'tags', 'concatenate', 'dense', 'priority', 'department']
+    >>> model.count_params()          # 20100*64+64 + 64+1 + 64*4+4
+    1286789
+    >>> bigger = add_head(model, "difficulty", 3)   # reuses model.get_layer("dense").output
+
+``TicketClassifier`` is the same graph as a ``keras.Model`` subclass; given the same
+weights it gives the same outputs. ``TicketTriage`` is what the server loads: it holds
+the word and tag vocabularies as Keras ``TextVectorization``/``StringLookup`` layers and a
+numeric model, and takes raw strings and lists of tags.
+"""
+
+import keras
+import numpy as np
+
+from nnlab.core.errors import NnlabError
+from nnlab.tickets.features import pad_tags, tag_layer, word_layer
+
+INPUTS = ("title", "text_body", "tags")  # the seeds' input names, in the order of their list
+SHARED = "dense"  # the seeds' model.layers[4]: the features every head reads
+MODELS = ("functional", "subclass")
+
+
+def build_triage_model(vocabulary_size=10_000, num_tags=100, num_departments=4, hidden_units=64,
+                       name="ticket_classifier"):
+    """The seeds' multi-input, multi-output Functional model (uncompiled; weights built)."""
+    title = keras.Input(shape=(vocabulary_size,), name="title")
+    text_body = keras.Input(shape=(vocabulary_size,), name="text_body")
+    tags = keras.Input(shape=(num_tags,), name="tags")
+    features = keras.layers.Concatenate(name="concatenate")([title, text_body, tags])
+    features = keras.layers.Dense(hidden_units, activation="relu", name=SHARED)(features)
+    priority = keras.layers.Dense(1, activation="sigmoid", name="priority")(features)
+    department = keras.layers.Dense(num_departments, activation="softmax", name="department")(features)
+    return keras.Model(inputs=[title, text_body, tags], outputs=[priority, department], name=name)
+
+
+def _unpack(inputs):
+    """``[title, text_body, tags]`` from a list in the seeds' order or a dict keyed by input name."""
+    if isinstance(inputs, dict):
+        missing = [name for name in INPUTS if name not in inputs]
+        if missing:
+            raise NnlabError(f"inputs lack {', '.join(missing)}; expected the keys {', '.join(INPUTS)}.")
+        return [inputs[name] for name in INPUTS]
+    if len(inputs) != len(INPUTS):
+        raise NnlabError(f"expected {len(INPUTS)} inputs ({', '.join(INPUTS)}), got {len(inputs)}.")
+    return list(inputs)
+
+
+@keras.saving.register_keras_serializable(package="nnlab")
+class TicketClassifier(keras.Model):
+    """The seeds' graph as a ``keras.Model`` subclass: same layers, names and weight order.
+
+    Takes a list (title, text_body, tags) or a dict; returns ``{"priority": ..., "department": ...}``.
+    """
+
+    def __init__(self, vocabulary_size=10_000, num_tags=100, num_departments=4, hidden_units=64, **kwargs):
+        super().__init__(**kwargs)
+        self.sizes = dict(vocabulary_size=vocabulary_size, num_tags=num_tags, num_departments=num_departments,
+                          hidden_units=hidden_units)
+        self.concatenate = keras.layers.Concatenate(name="concatenate")
+        self.shared = keras.layers.Dense(hidden_units, activation="relu", name=SHARED)
+        self.priority_head = keras.layers.Dense(1, activation="sigmoid", name="priority")
+        self.department_head = keras.layers.Dense(num_departments, activation="softmax", name="department")
+
+    def call(self, inputs):
+        parts = [keras.ops.cast(x, "float32") for x in _unpack(inputs)]
+        features = self.shared(self.concatenate(parts))  # (batch, 20100) -> (batch, 64)
+        return {"priority": self.priority_head(features), "department": self.department_head(features)}
+
+    def get_config(self):
+        return {**super().get_config(), **self.sizes}
+
+
+def build_model(model="functional", vocabulary_size=10_000, num_tags=100, num_departments=4, hidden_units=64):
+    """``"functional"``: the seeds' graph; ``"subclass"``: its :class:`TicketClassifier` twin (weights built)."""
+    if model not in MODELS:
+        raise NnlabError(f"model must be one of {', '.join(MODELS)}; got {model!r}.")
+    sizes = dict(vocabulary_size=vocabulary_size, num_tags=num_tags, num_departments=num_departments,
+                 hidden_units=hidden_units)
+    if model == "functional":
+        return build_triage_model(**sizes)
+    twin = TicketClassifier(**sizes, name="ticket_classifier")
+    twin({"title": np.zeros((1, vocabulary_size), "float32"), "text_body": np.zeros((1, vocabulary_size), "float32"),
+          "tags": np.zeros((1, num_tags), "float32")})  # one call creates the weights
+    return twin
+
+
+def add_head(model, name, classes, finetune=False):
+    """A new Functional model: ``model``'s outputs plus a ``Dense(classes, softmax)`` head named ``name``.
+
+    The head reads the shared ``dense`` layer's output (the seeds' ``model.layers[4].output``,
+    found by name). Unless ``finetune``, every layer of ``model`` is frozen, so training
+    the new model changes only the new head. The layers are shared with ``model``.
+    """
+    if not isinstance(model, keras.Model) or not hasattr(model, "output_names") or not model.inputs:
+        raise NnlabError("add-head needs a Functional model (the run's final.keras); a subclassed model has no "
+                         "layer outputs to reuse. Train the base run with --model functional.")
+    if name in model.output_names:
+        raise NnlabError(f"the model already has an output named {name!r}; pick another --name.")
+    try:
+        features = model.get_layer(SHARED).output
+    except ValueError:
+        raise NnlabError(f"the model has no layer named {SHARED!r} to reuse; its layers: "
+                         f"{', '.join(layer.name for layer in model.layers)}.") from None
+    head = keras.layers.Dense(int(classes), activation="softmax", name=name)(features)
+    new = keras.Model(inputs=model.inputs, outputs=[*model.outputs, head], name=model.name)
+    if not finetune:
+        for layer in model.layers:
+            layer.trainable = False
+    return new
+
+
+# ---------------------------------------------------------------- the served model
+
+
+def _strings(values):
+    return np.asarray([str(v) for v in values], dtype=str)
+
+
+def raw_inputs(x):
+    """Raw tickets -> ``(titles, bodies, tag lists)``.
+
+    ``x``: a list of ticket dicts (``title``, ``body`` or ``text_body``, ``tags``), a dict
+    of columns keyed by the seeds' input names (``body`` also accepted), or a list of
+    the three columns in the seeds' order.
+    """
+    if isinstance(x, dict):
+        x = {("text_body" if key == "body" else key): value for key, value in x.items()}
+        title, body, tags = _unpack(x)
+    elif len(x) and isinstance(x[0], dict):
+        title = [ticket.get("title", "") for ticket in x]
+        body = [ticket.get("body", ticket.get("text_body", "")) for ticket in x]
+        tags = [ticket.get("tags", []) for ticket in x]
+    else:
+        title, body, tags = _unpack(x)
+    tags = [[t for t in row if t] if not isinstance(row, str) else [row] for row in tags]
+    if not len(title) == len(body) == len(tags):
+        raise NnlabError(f"title, body and tags differ in length: {len(title)}, {len(body)}, {len(tags)}.")
+    return _strings(title), _strings(body), tags
+
+
+@keras.saving.register_keras_serializable(package="nnlab")
+class TicketTriage(keras.Model):
+    """The served model: raw titles, bodies and tag lists in; the numeric model's outputs out.
+
+    Holds a ``TextVectorization`` (the run's word vocabulary, multi-hot) and a
+    ``StringLookup`` (its tags) in front of the trained numeric model ``triage``.
+    Keras 3 runs those two layers with TensorFlow's string ops, outside the JAX graph,
+    so ``predict`` vectorizes each batch eagerly and then runs the numeric model;
+    the outputs are those of ``triage.predict`` on the vectorizer's arrays.
+
+        >>> served = TicketTriage(model, vectorizer.words, vectorizer.tags, {"department": [...]})
+        >>> priority, department = served.predict([{"title": "Refund", "body": "...", "tags": ["billing"]}])
+    """
+
+    def __init__(self, triage, words, tags, labels=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(triage, dict):
+            triage = keras.saving.deserialize_keras_object(triage)
+        self.triage = triage
+        vocabulary_size, _, num_tags = (int(t.shape[-1]) for t in _unpack(_input_tensors(triage)))
+        self.words = word_layer(vocabulary_size, list(words))
+        self.tag_lookup = tag_layer(num_tags, list(tags))
+        self.vocabulary, self.tag_vocabulary = tuple(words), tuple(tags)
+        self.label_sets = tuple((name, tuple(values)) for name, values in (labels or {}).items())
+        self.built = True  # every sublayer exists; there is nothing to build from an input shape
+
+    @property
+    def labels(self):
+        return {name: list(values) for name, values in self.label_sets}
+
+    @property
+    def outputs_order(self):
+        return list(getattr(self.triage, "output_names", None) or ("priority", "department"))  # the twin: its dict
+
+    def vectorize(self, x):
+        """Raw tickets (see :func:`raw_inputs`) -> the numeric model's inputs, as a dict of arrays."""
+        title, body, tags = raw_inputs(x)
+        return {"title": self.words(title), "text_body": self.words(body), "tags": self.tag_lookup(pad_tags(tags))}
+
+    def call(self, inputs, training=False):
+        outputs = self.triage(self.vectorize(inputs), training=training)
+        return _as_list(outputs, self.outputs_order)
+
+    def predict(self, x, batch_size=256, verbose=0, steps=None, callbacks=None):
+        """Outputs for raw tickets, in batches: a list of arrays in the numeric model's output order."""
+        title, body, tags = raw_inputs(x)
+        n, parts = len(title), []
+        bar = keras.utils.Progbar(n, verbose=1 if verbose else 0, unit_name="ticket")
+        for start in range(0, n, batch_size):
+            batch = [title[start:start + batch_size], body[start:start + batch_size], tags[start:start + batch_size]]
+            outputs = self.triage(self.vectorize(batch), training=False)
+            parts.append([np.asarray(o) for o in _as_list(outputs, self.outputs_order)])
+            bar.add(len(batch[0]))
+        if not parts:
+            raise NnlabError("no tickets to triage.")
+        return [np.concatenate(columns) for columns in zip(*parts)]
+
+    def get_config(self):
+        return {**super().get_config(), "triage": keras.saving.serialize_keras_object(self.triage),
+                "words": list(self.vocabulary), "tags": list(self.tag_vocabulary), "labels": self.labels}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _input_tensors(model):
+    """The symbolic inputs of a Functional model (list), or of a TicketClassifier (from its sizes)."""
+    if isinstance(model, TicketClassifier):
+        sizes = model.sizes
+        return [keras.KerasTensor((None, sizes["vocabulary_size"])), keras.KerasTensor((None, sizes["vocabulary_size"])),
+                keras.KerasTensor((None, sizes["num_tags"]))]
+    return list(model.inputs)
+
+
+def _as_list(outputs, order):
+    return [outputs[name] for name in order] if isinstance(outputs, dict) else list(outputs)
