@@ -117,7 +117,8 @@ def _counts(results):
 def count_line(results):
     """``"31 figures match, 4 differ (2 not explained)."``"""
     matches, differs, unexplained = _counts(results)
-    return f"{matches} figures match, {differs} differ" + (f" ({unexplained} not explained)." if differs else ".")
+    match = "1 figure matches" if matches == 1 else f"{matches} figures match"
+    return f"{match}, {differs} differ" + (f" ({unexplained} not explained)." if differs else ".")
 
 
 SOURCES = {"trained": "trained now", "resumed": "interrupted run continued", "shared": "shared",
