@@ -181,8 +181,12 @@ class FinishedRun:
     @classmethod
     def read(cls, run_dir, config):
         run_dir = Path(run_dir)
-        history = json.loads((run_dir / "history.json").read_text())
-        metrics = json.loads((run_dir / "metrics.json").read_text())
+        try:
+            history = json.loads((run_dir / "history.json").read_text())
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise NnlabError(f"run folder {run_dir} says it finished, but cannot be read back "
+                             f"({type(error).__name__}: {error}); {FIX}.") from None
         return cls(run_dir, history, metrics, config)
 
     @functools.cached_property
@@ -376,6 +380,11 @@ class Runner:
         there = None if info["broken"] else self.read_config(info)
         if there is not None and run_key(there) == run_key(config):
             return Folder(run_dir, there, info["status"])
+        if info["config"] is None and not any((run_dir / name).exists() for name in ("history.json", "metrics.json")):
+            # Killed between creating the folder and writing config.json: no epoch was saved, nothing is lost.
+            self.console.print(f"  [dim]removing {run_dir}: a run killed before its first saved file[/]")
+            shutil.rmtree(run_dir)
+            return None
         if info["broken"]:
             problem = f"cannot be read ({info['broken']})"
         elif there is None:

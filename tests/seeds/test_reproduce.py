@@ -408,8 +408,10 @@ class CtrlCAfterFirstEpoch(keras.callbacks.Callback):
         raise KeyboardInterrupt
 
 
+@pytest.mark.parametrize("killed", [False, True])
 def test_ctrl_c_mid_run_then_resume_continues_it_to_the_uninterrupted_result(tmp_path, toy_table, monkeypatch,
-                                                                              quiet, calls):
+                                                                              quiet, calls, killed):
+    """Ctrl-C, or ``kill -9`` (no metrics.json: the folder of a run that was still training)."""
     reference = reproduce(out=tmp_path / "uninterrupted", limit=300, verbose=0, console=quiet())
     train = nnlab.core.training.train
     monkeypatch.setattr(nnlab.core.training, "train", lambda config, splits=None, model=None, extra_callbacks=():
@@ -422,6 +424,8 @@ def test_ctrl_c_mid_run_then_resume_continues_it_to_the_uninterrupted_result(tmp
     assert len(read_json(run_dir / "history.json")["loss"]) == 1  # one of E4's two epochs (E6 reads both)
     assert f"Resume with: nnlab reproduce --resume --limit 300 --out {out}" in console.file.getvalue()
     assert read_json(out / "results.json")["experiments"] == {}
+    if killed:
+        (run_dir / "metrics.json").unlink()
 
     monkeypatch.setattr(nnlab.core.training, "train", train)
     results = reproduce(out=out, limit=300, verbose=0, resume=True, console=quiet())
@@ -432,3 +436,11 @@ def test_ctrl_c_mid_run_then_resume_continues_it_to_the_uninterrupted_result(tmp
     for experiment in ("E4", "E6"):
         assert (results["experiments"][experiment]["repeats"][0]["values"]
                 == reference["experiments"][experiment]["repeats"][0]["values"])
+
+
+def test_an_empty_run_folder_left_by_a_kill_is_replaced(tmp_path, toy_table, quiet):
+    """Killed between creating the run folder and writing config.json: no epoch was saved, so nothing is lost."""
+    (tmp_path / "runs" / "E4-a-seed42").mkdir(parents=True)
+    results = reproduce(out=tmp_path, limit=300, verbose=0, console=quiet())
+    assert results["experiments"]["E4"]["repeats"][0]["runs"]["a"]["source"] == "trained"
+    assert {p.name for p in (tmp_path / "runs" / "E4-a-seed42").iterdir()} == TRAINING_FILES
