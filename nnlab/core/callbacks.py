@@ -25,6 +25,7 @@ import random
 import signal
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import keras
@@ -148,7 +149,7 @@ def read_state(run_dir):
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         meta = json.loads(str(arrays.pop("meta")))
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:  # cut short, not a zip, ...
         raise NnlabError(f"{path} is unreadable ({error}); this run cannot be resumed. Start a new run.") from None
     if meta.get("format") != STATE_FORMAT or meta.get("nnlab") != nnlab.__version__:
         raise NnlabError(f"{path} was written by nnlab {meta.get('nnlab')} (state format {meta.get('format')}); "
