@@ -4,7 +4,7 @@ import nnlab  # noqa: F401  sets the Keras backend before anything imports keras
 
 import typer
 
-from nnlab.cli import data, reproduce, runs, train
+from nnlab.cli import data, reproduce, runs, tickets, train
 from nnlab.cli.common import stoppable
 
 app = typer.Typer(help="Train, compare, save, restore and serve Keras models: the lucky-bag Fashion-MNIST "
@@ -12,6 +12,7 @@ app = typer.Typer(help="Train, compare, save, restore and serve Keras models: th
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(data.app, name="data")
 app.add_typer(runs.app, name="runs")
+app.add_typer(tickets.app, name="tickets")
 for command in (train.train, train.evaluate, train.predict, train.summary):
     app.command()(stoppable(command))
 app.command("plot-model")(stoppable(train.plot_model))

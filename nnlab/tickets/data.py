@@ -145,7 +145,8 @@ def _jsonl_rows(path, text, needed):
 
 def _check(row, require, label_sets):
     """(title, body, tags, priority, labels) of one row, or raise ValueError with the reason."""
-    missing = [name for name in (*TEXT_COLUMNS, *require) if row.get(name) is None]
+    missing = [name for name in (*TEXT_COLUMNS, *require) if row.get(name) is None
+               or (name in require and isinstance(row[name], str) and not row[name].strip())]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")
     title, body = row["title"], row["body"]

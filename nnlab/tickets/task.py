@@ -75,7 +75,8 @@ class TicketTask(Task):
 
     # ------------------------------------------------------------ data
 
-    def load_data(self, config):
+    def load_data(self, config, vectorizer=None):
+        """The run's splits as multi-hot arrays; ``vectorizer`` (e.g. a finished run's) replaces adapting one."""
         from nnlab.tickets.data import read_tickets, split_indices
         from nnlab.tickets.features import Vectorizer
 
@@ -86,7 +87,9 @@ class TicketTask(Task):
             tickets = tickets.take(np.arange(min(config.limit, len(tickets)))) if config.limit < len(tickets) \
                 else tickets
         train, val, test = split_indices(len(tickets), config.val_split, config.test_split, config.split_seed)
-        if config.base_run:  # an add-head run reads tickets as its base model was trained to
+        if vectorizer is not None:
+            pass
+        elif config.base_run:  # an add-head run reads tickets as its base model was trained to
             vectorizer = read_vectorizer(config.base_run)[0]
         else:
             vectorizer = Vectorizer.adapt(tickets.take(train), config.vocabulary_size, config.num_tags)
@@ -144,6 +147,24 @@ def read_vectorizer(run_dir):
                          "(made by `nnlab tickets train`).") from None
     except (ValueError, KeyError, TypeError) as error:
         raise NnlabError(f"{path} is unreadable ({error}); train the run again.") from None
+
+
+def head_labels(path, column, labels, classes, skip_bad=False):
+    """The labels of a new head: ``labels`` ("a,b,c") or the sorted labels found in ``column``; ``classes`` many."""
+    from nnlab.tickets.config import label_list
+    from nnlab.tickets.data import read_tickets
+
+    found = sorted(set(read_tickets(path, require=(column,), skip_bad=skip_bad).labels[column]))
+    if labels is not None:
+        wanted = label_list(labels, "--labels")
+        unknown = sorted(set(found) - set(wanted))
+        if unknown:
+            raise NnlabError(f"{path} has {column} labels that --labels lacks: {', '.join(unknown)}.")
+        found = wanted
+    if len(found) != classes:
+        raise NnlabError(f"--classes {classes}, but the {column} labels are {len(found)}: {', '.join(found)}; "
+                         f"use --classes {len(found)} or give --labels.")
+    return found
 
 
 def task_with_head(head):

@@ -1,0 +1,260 @@
+"""``nnlab tickets make-data | train | evaluate | predict | add-head``: support-ticket triage.
+
+    nnlab tickets make-data --n 20000 --out tickets.csv --seed 0     synthetic tickets (not real data)
+    nnlab tickets train tickets.csv                                  the seeds' graph -> runs/<name>/
+    nnlab tickets train --resume runs/<name>                         continue after Ctrl-C or a crash
+    nnlab tickets evaluate runs/<name> [other.csv]                   per-head loss and metrics
+    nnlab tickets predict runs/<name> --json '{"title": "...", "body": "...", "tags": ["billing"]}'
+    nnlab tickets predict runs/<name> new.jsonl --out triaged.csv    with a progress bar
+    nnlab tickets add-head runs/<name> --name difficulty --classes 3 a third head on the shared Dense(64)
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from nnlab.cli.common import console, drop_none, stoppable
+from nnlab.core.errors import NnlabError
+
+app = typer.Typer(help="Support-ticket triage: priority and department from title, body and tags.",
+                  no_args_is_help=True)
+
+
+def parse_loss_weights(text):
+    """``"priority=0.5,department=1"`` -> ``{"priority": 0.5, "department": 1.0}``."""
+    weights = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise NnlabError(f"--loss-weights must look like priority=0.5,department=1; got {text!r}.") from None
+    return weights
+
+
+def make_data(n: int = typer.Option(20_000, "--n", help="Number of tickets."),
+              out: Path = typer.Option(Path("tickets.csv"), help="Output file, .csv or .jsonl."),
+              seed: int = typer.Option(0, help="Random seed: the same seed gives the same file.")):
+    """Write a synthetic ticket file (made-up data, for trying the system; real use needs your own tickets)."""
+    from nnlab.core.config import at_least
+    from nnlab.tickets.synth import generate, write_tickets
+
+    at_least("--n", n, 1)
+    write_tickets(generate(n, seed), out)
+    console.print(f"wrote {n:,} synthetic tickets to {escape(str(out))} (seed {seed})")
+
+
+def _print_run(metrics, run_dir):
+    names = [key for key in ("loss", "priority_mae", "department_accuracy") if key in (metrics.get("test") or {})]
+    names += [key for key in (metrics.get("test") or {}) if key not in names and key.endswith("_accuracy")]
+    table = Table("split", *names)
+    for split, label in (("train", "train (last epoch)"), ("val", "val (final model)"), ("test", "test (final model)")):
+        if metrics.get(split):
+            table.add_row(label, *(f"{metrics[split][n]:.4f}" if n in metrics[split] else "-" for n in names))
+    base = metrics.get("baselines") or {}
+    if base:
+        row = {"priority_mae": base["test_priority_mae_mean"],
+               "department_accuracy": base["test_department_accuracy_majority"]}
+        table.add_row("test, baseline (mean / majority)", *(f"{row[n]:.4f}" if n in row else "-" for n in names))
+    console.print(table)
+    data = metrics.get("data") or {}
+    if data.get("skipped"):
+        console.print(f"[yellow]skipped {data['skipped']} bad rows[/] of {data['file']} (--skip-bad); "
+                      f"trained on {data['tickets']:,} tickets")
+    console.print(f"epochs run {metrics['epochs_run']}, best epoch {metrics['best_epoch']} (by {metrics['monitor']}), "
+                  f"stopped_epoch {metrics['stopped_epoch']}, {metrics['train_seconds']:.1f} s")
+    console.print(f"run folder: [bold]{escape(str(run_dir))}[/] (served.keras, model.png, confusion_matrix.png, "
+                  "curves.png)")
+
+
+def _resume(resume, runs_dir, verbose):
+    from nnlab.core.runs import find_run, read_run
+    from nnlab.core.training import resume as resume_run
+    from nnlab.tickets.task import task_for_config
+
+    run_dir = find_run(resume, runs_dir or "runs")
+    config = read_run(run_dir)["config"] or {}
+    if not str(config.get("task", "")).startswith("tickets"):
+        raise NnlabError(f"{run_dir} is not a ticket run (task {config.get('task')!r}); use `nnlab train --resume`.")
+    task_for_config(config)  # an add-head run's task is registered before the core asks for it
+    return resume_run(run_dir, verbose=verbose)
+
+
+def train(
+    data: Optional[Path] = typer.Argument(None, help="Ticket file, .csv or .jsonl (not with --resume)."),
+    preset: str = typer.Option("seeds", help="seeds (EarlyStopping on val_department_accuracy, patience 2; "
+                                             "ModelCheckpoint on val_loss) or subclass (the same, keras.Model twin)."),
+    resume: Optional[Path] = typer.Option(None, help="Continue this run folder from its last finished epoch."),
+    model: Optional[str] = typer.Option(None, help="functional (the seeds' graph) or subclass."),
+    epochs: Optional[int] = typer.Option(None, help="Epochs at most (default 10; early stopping decides)."),
+    patience: Optional[int] = typer.Option(None, help="EarlyStopping patience (default 2)."),
+    monitor: Optional[str] = typer.Option(None, help="What EarlyStopping watches (default val_department_accuracy)."),
+    val_split: Optional[float] = typer.Option(None, help="Fraction for validation (default 0.15)."),
+    test_split: Optional[float] = typer.Option(None, help="Fraction held out for testing (default 0.15)."),
+    loss_weights: Optional[str] = typer.Option(None, help="Per-output loss weights: priority=0.5,department=1."),
+    optimizer: Optional[str] = typer.Option(None, help="sgd, rmsprop (the seeds'), adagrad or adam."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: Keras' for the optimizer)."),
+    batch_size: Optional[int] = typer.Option(None, help="Tickets per step (default 32)."),
+    vocabulary_size: Optional[int] = typer.Option(None, help="Words in the multi-hot vocabulary (default 10000)."),
+    num_tags: Optional[int] = typer.Option(None, help="Tags in the multi-hot tag vocabulary (default 100)."),
+    departments: Optional[str] = typer.Option(None, help="The department labels, comma-separated "
+                                                         "(default billing,technical,account,shipping)."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Train on the good rows of a file with bad ones."),
+    limit: Optional[int] = typer.Option(None, help="Use only the first N tickets."),
+    seed: Optional[int] = typer.Option(None, help="Random seed of weights and shuffling (default 42)."),
+    name: Optional[str] = typer.Option(None, help="Run folder name (default seeds-<time>)."),
+    verbose: Optional[int] = typer.Option(None, help="0 silent, 1 progress bar, 2 one line per epoch."),
+    runs_dir: Optional[Path] = typer.Option(None, help="Where run folders go (default ./runs)."),
+):
+    """Train the seeds' ticket model on a ticket file and write its run folder."""
+    if resume is not None:
+        given = [f"--{key.replace('_', '-')}" for key, value in locals().items()
+                 if key not in ("resume", "verbose", "runs_dir", "preset", "skip_bad") and value is not None]
+        if given or skip_bad:
+            raise NnlabError(f"--resume continues a run with the settings in its config.json; drop "
+                             f"{', '.join(given + (['--skip-bad'] if skip_bad else []))}.")
+        result = _resume(resume, runs_dir, verbose)
+    else:
+        from nnlab.core.training import train as run_training
+        from nnlab.tickets.task import TASK
+
+        if data is None:
+            raise NnlabError("give the ticket file: `nnlab tickets train tickets.csv` "
+                             "(`nnlab tickets make-data` writes a synthetic one).")
+        overrides = drop_none({
+            "data": str(data), "model": model, "epochs": epochs, "val_split": val_split, "test_split": test_split,
+            "loss_weights": parse_loss_weights(loss_weights) if loss_weights else None,
+            "batch_size": batch_size, "vocabulary_size": vocabulary_size, "num_tags": num_tags,
+            "departments": departments, "skip_bad": skip_bad or None, "limit": limit, "seed": seed, "name": name,
+            "verbose": verbose, "runs_dir": None if runs_dir is None else str(runs_dir),
+            "optimizer": {"name": optimizer, "learning_rate": lr},
+            "early_stopping": {"patience": patience, "monitor": monitor},
+        })
+        result = run_training(TASK.config(preset, **overrides))
+    _print_run(result.metrics, result.run_dir)
+
+
+def _run_config(run):
+    from nnlab.core.runs import find_run, read_run
+    from nnlab.tickets.task import task_for_config
+
+    run_dir = find_run(run)
+    values = read_run(run_dir)["config"]
+    if not values or not str(values.get("task", "")).startswith("tickets"):
+        raise NnlabError(f"{run_dir} is not a ticket run folder (made by `nnlab tickets train`).")
+    task = task_for_config(values)
+    return run_dir, task, task.config_from_dict(values)
+
+
+def evaluate(run: Path = typer.Argument(..., help="A ticket run folder."),
+             data: Optional[Path] = typer.Argument(None, help="Ticket file to score (default: the run's test split)."),
+             skip_bad: bool = typer.Option(False, "--skip-bad", help="Score the good rows of a file with bad ones.")):
+    """Loss and metrics of every head of a run's final model, on its test split or on another ticket file."""
+    from nnlab.core.evaluation import evaluate as run_evaluate
+    from nnlab.core.saving import load_model
+    from nnlab.tickets.data import read_tickets
+    from nnlab.tickets.task import read_vectorizer
+
+    run_dir, task, config = _run_config(run)
+    vectorizer, labels = read_vectorizer(run_dir)
+    if data is None:
+        splits = task.load_data(config, vectorizer=vectorizer)
+        x, y, what = splits.x_test, splits.y_test, f"its test split of {config.data}"
+        skipped = len(splits.source.skipped)
+    else:
+        tickets = read_tickets(data, require=("priority", *labels), label_sets=labels, skip_bad=skip_bad)
+        x, y, what, skipped = vectorizer.transform(tickets), task.targets(tickets, labels), str(data), len(tickets.skipped)
+    results = run_evaluate(load_model(run_dir / "final.keras"), x, y, task)
+    count = len(y["priority"])
+    console.print(f"{escape(str(run_dir / 'final.keras'))} on {escape(what)} ({count:,} tickets"
+                  f"{f', {skipped} bad rows skipped' if skipped else ''}):")
+    table = Table("metric", "value")
+    for key, value in results.items():
+        table.add_row(key, f"{value:.4f}")
+    console.print(table)
+
+
+def predict(run: Path = typer.Argument(..., help="A ticket run folder (or its served.keras)."),
+            file: Optional[Path] = typer.Argument(None, help="Tickets to triage, .jsonl or .csv (title, body, tags)."),
+            ticket: Optional[str] = typer.Option(None, "--json", help='One ticket (or a list) as JSON: '
+                                                 '\'{"title": "...", "body": "...", "tags": ["billing"]}\'.'),
+            out: Optional[Path] = typer.Option(None, help="Write the predictions here (.csv or .jsonl); "
+                                                          "default: JSONL on standard output."),
+            skip_bad: bool = typer.Option(False, "--skip-bad", help="Triage the good rows of a file with bad ones."),
+            batch_size: int = typer.Option(256, help="Tickets per batch.")):
+    """Priority, department and its probabilities (and any extra head) for each ticket."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from nnlab.core.config import at_least
+    from nnlab.tickets.data import parse_ticket, read_tickets
+    from nnlab.tickets.triage import format_rows, load_served, output_kind, triage, write_rows
+
+    at_least("--batch-size", batch_size, 1)
+    if (file is None) == (ticket is None):
+        raise NnlabError("give either a ticket file (.jsonl or .csv) or --json '{...}', not both and not neither.")
+    if out is not None:
+        output_kind(out)  # refuse a bad output name before any work
+    tickets = parse_ticket(ticket) if ticket is not None else read_tickets(file, require=(), skip_bad=skip_bad)
+    served = load_served(run)
+    if file is None:
+        rows = triage(served, tickets, batch_size)
+    else:
+        stderr = type(console)(stderr=True)
+        columns = (TextColumn("triage"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=stderr, transient=True) as bar:
+            task = bar.add_task("triage", total=len(tickets))
+            rows = triage(served, tickets, batch_size, progress=lambda n: bar.advance(task, n))
+        if tickets.skipped:
+            stderr.print(f"[yellow]skipped {len(tickets.skipped)} bad rows[/] (first: {escape(str(tickets.skipped[0]))})")
+    titles = tickets.title if file is not None else None
+    if out is None:
+        sys.stdout.write(format_rows(rows, "jsonl", titles) if file is not None
+                         else json.dumps(rows[0] if len(rows) == 1 else rows, indent=2) + "\n")
+        return
+    write_rows(rows, out, titles)
+    console.print(f"wrote {len(rows):,} predictions to {escape(str(out))}")
+
+
+def add_head(run: Path = typer.Argument(..., help="A finished ticket run folder (functional model)."),
+             name: str = typer.Option(..., help="The new output's name: a label column of the data (e.g. difficulty)."),
+             classes: int = typer.Option(..., help="Number of classes of the new head."),
+             labels: Optional[str] = typer.Option(None, help="Its labels, comma-separated, in output order "
+                                                              "(default: the sorted labels found in the data)."),
+             data: Optional[Path] = typer.Option(None, help="Ticket file with that column (default: the run's)."),
+             finetune: bool = typer.Option(False, "--finetune", help="Train every layer, not only the new head."),
+             epochs: Optional[int] = typer.Option(None, help="Epochs at most (default: the base run's)."),
+             run_name: Optional[str] = typer.Option(None, help="The new run folder's name."),
+             verbose: Optional[int] = typer.Option(None, help="0 silent, 1 progress bar, 2 one line per epoch.")):
+    """A new run with a third softmax head on the trained model's shared Dense(64); shared layers frozen."""
+    from nnlab.core.config import at_least, to_dict
+    from nnlab.core.training import train as run_training
+    from nnlab.tickets.task import head_labels, task_with_head
+
+    at_least("--classes", classes, 2)
+    run_dir, _, base = _run_config(run)
+    if base.head is not None:
+        raise NnlabError(f"{run_dir} already has the extra head {base.head!r}; add heads to a two-output run.")
+    data_path = str(data) if data is not None else base.data
+    found = head_labels(data_path, name, labels, classes, base.skip_bad)
+    task = task_with_head(name)
+    values = {key: value for key, value in to_dict(base).items() if key not in ("name", "preset")}
+    config = task.config_from_dict({
+        **values, "task": task.name, "data": data_path, "base_run": str(run_dir.resolve()), "head": name,
+        "head_labels": ",".join(found), "finetune": finetune, "name": run_name,
+        # the frozen heads' accuracy cannot change: early stopping watches the new head
+        "early_stopping": {**values["early_stopping"], "monitor": f"val_{name}_accuracy"},
+        **drop_none({"epochs": epochs, "verbose": verbose})})
+    result = run_training(config)
+    _print_run(result.metrics, result.run_dir)
+
+
+for _name, _command in (("make-data", make_data), ("train", train), ("evaluate", evaluate), ("predict", predict),
+                        ("add-head", add_head)):
+    app.command(_name)(stoppable(_command))

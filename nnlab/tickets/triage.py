@@ -1,0 +1,109 @@
+"""Triage raw tickets with a run's served model: named predictions, and CSV/JSONL output files.
+
+    >>> from nnlab.tickets.triage import load_served, triage
+    >>> served = load_served("runs/seeds-20250101-120000")
+    >>> triage(served, [{"title": "Charged twice", "body": "Refund please", "tags": ["billing"]}])
+    [{'priority': 0.41, 'department': 'billing', 'department_probabilities': {'billing': 0.93, ...}}]
+
+One row per ticket: ``priority`` (0..1), then for every class output (``department``,
+and ``difficulty`` for a model made by ``add-head``) the label and the probability of
+each label. The HTTP endpoint returns the same rows.
+"""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from nnlab.core.errors import NnlabError
+from nnlab.core.runs import atomic_path
+
+SERVED_FILE = "served.keras"
+
+
+def load_served(path):
+    """The served model of a run folder (its served.keras) or a served ``.keras`` file."""
+    from nnlab.core.saving import load_model
+    from nnlab.tickets.models import TicketTriage
+
+    path = Path(path)
+    file = path / SERVED_FILE if path.is_dir() else path
+    if path.is_dir() and not file.is_file():
+        raise NnlabError(f"{path} has no {SERVED_FILE}; pass a finished run folder of `nnlab tickets train`.")
+    model = load_model(file, compile=False)
+    if not isinstance(model, TicketTriage):
+        raise NnlabError(f"{file} is a {type(model).__name__}, not a served ticket model; pass a run folder or "
+                         f"its {SERVED_FILE}.")
+    return model
+
+
+def task_of(served):
+    """The ticket task with the served model's outputs and label names."""
+    from nnlab.tickets.task import TASK, task_with_head
+
+    extra = [name for name in served.outputs_order if name not in ("priority", "department")]
+    return (task_with_head(extra[0]) if extra else TASK).with_labels(served.labels)
+
+
+def describe(served, outputs):
+    """Model outputs (list in output order) -> one dict per ticket, as the endpoint returns them."""
+    rows = task_of(served).describe(outputs)
+    return [{key: value for key, value in row.items() if not key.endswith("_index")} for row in rows]
+
+
+def triage(served, tickets, batch_size=256, progress=None):
+    """Named predictions for raw tickets (a list of dicts, or :class:`~nnlab.tickets.data.Tickets`).
+
+    ``progress(n)`` is called after each batch with the number of tickets done in it.
+    """
+    records = tickets.records() if hasattr(tickets, "records") else list(tickets)
+    rows = []
+    for start in range(0, len(records), batch_size):
+        batch = records[start:start + batch_size]
+        rows.extend(describe(served, served.predict(batch, batch_size=batch_size)))
+        if progress is not None:
+            progress(len(batch))
+    return rows
+
+
+def flat_row(row):
+    """A prediction as flat CSV columns: ``department_p_billing``, ... for the probabilities."""
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            stem = key[:-len("_probabilities")] if key.endswith("_probabilities") else key
+            out.update({f"{stem}_p_{label}": round(p, 6) for label, p in value.items()})
+        else:
+            out[key] = round(value, 6) if isinstance(value, float) else value
+    return out
+
+
+def format_rows(rows, kind, titles=None):
+    """Predictions as ``"csv"`` or ``"jsonl"`` text; ``titles`` adds each ticket's title first."""
+    if titles is not None:
+        rows = [{"title": title, **row} for title, row in zip(titles, rows)]
+    if kind == "jsonl":
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    flat = [flat_row(row) for row in rows]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(flat[0]) if flat else ["priority"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(flat)
+    return text.getvalue()
+
+
+def output_kind(path):
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".jsonl"):
+        raise NnlabError(f"--out must end in .csv or .jsonl, got {str(path)!r}.")
+    if not Path(path).resolve().parent.is_dir():
+        raise NnlabError(f"folder {Path(path).parent} does not exist; create it first.")
+    return suffix[1:]
+
+
+def write_rows(rows, path, titles=None):
+    """Write predictions to ``path`` (.csv or .jsonl, atomically)."""
+    text = format_rows(rows, output_kind(path), titles)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+    return Path(path)
