@@ -1,3 +1,4 @@
-"""The seeds' experiments E1-E10 (``experiments``), ``nnlab reproduce`` (``reproduce``),
-results.json (``results``) and the report pages (``report``).
+"""The seeds' experiments E1-E10 (``experiments``) and ``nnlab reproduce`` (``reproduce``): their verdicts
+(``verdicts``), which runs are trained, shared, reused or continued (``runner``), results.json (``results``)
+and the report pages rendered from it (``report``).
 """

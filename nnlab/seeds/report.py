@@ -118,7 +118,11 @@ def count_line(results):
     """``"31 figures match, 4 differ (2 not explained)."``"""
     matches, differs, unexplained = _counts(results)
     match = "1 figure matches" if matches == 1 else f"{matches} figures match"
-    return f"{match}, {differs} differ" + (f" ({unexplained} not explained)." if differs else ".")
+    if not differs:
+        return f"{match}, 0 differ."
+    if not unexplained:
+        return f"{match}, {differs} differ, each with a measured reason."
+    return f"{match}, {differs} differ ({unexplained} not explained)."
 
 
 SOURCES = {"trained": "trained now", "resumed": "interrupted run continued", "shared": "shared",

@@ -9,6 +9,7 @@ import io
 import pytest
 from rich.console import Console
 
+import nnlab.core.training
 import nnlab.seeds.experiments
 from nnlab.seeds.experiments import Experiment, Figure, Plot, Run
 from nnlab.seeds.reproduce import reproduce
@@ -37,7 +38,7 @@ def quiet():
 
 @pytest.fixture
 def use_table(monkeypatch):
-    """``use_table(*experiments)`` makes them the table nnlab reproduce runs (ids from E1-E10: the report sorts by them)."""
+    """``use_table(*experiments)``: the table nnlab reproduce runs (ids from E1-E10: the report sorts by them)."""
 
     def use(*table):
         monkeypatch.setattr(nnlab.seeds.experiments, "EXPERIMENTS", tuple(table))
@@ -68,3 +69,25 @@ def tiny_report(tmp_path_factory):
     results = reproduce(only="E1,E3,E6,E7,E8,E9,E10", out=out, limit=600, max_epochs=2, verbose=0,
                         console=new_console())
     return out, results
+
+
+@pytest.fixture
+def training_files():
+    """What nnlab.core.training.train leaves in a finished run folder."""
+    return {"config.json", "history.csv", "history.json", "metrics.json", "curves.png", "best.keras", "final.keras",
+            "final.weights.h5"}
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts the trainings reproduce starts and the runs it continues: ``calls == {"train": n, "resume": m}``."""
+    counts = {"train": 0, "resume": 0}
+    for name in counts:
+        real = getattr(nnlab.core.training, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            counts[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(nnlab.core.training, name, counted)
+    return counts

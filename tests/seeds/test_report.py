@@ -45,6 +45,8 @@ def test_pages_count_unexplained_differences_and_show_each_reason():
                            figure(0.5, [0.5], label="three"))
     assert count_line(results) == "1 figure matches, 2 differ (1 not explained)."
     assert count_line(results_with(figure(0.5, [0.5]), figure(0.5, [0.5]))) == "2 figures match, 0 differ."
+    assert count_line(results_with(figure(0.9, [0.5], reason="quick check", explained=True))) == (
+        "0 figures match, 1 differ, each with a measured reason.")
     page, markdown = render_html(results, "."), render_markdown(results)
     for text in (unexplained, spread, count_line(results), "E4-a-seed42 (finished in an earlier call)",
                  "first 5 of 20 epochs of"):
