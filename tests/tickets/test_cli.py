@@ -1,0 +1,122 @@
+"""``nnlab tickets ...`` as a user runs it: make-data, predict, evaluate, add-head; mistakes -> one error line."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from nnlab import cli
+from nnlab.core.saving import load_model
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch, tmp_path):
+    """``run_cli(*args) -> (exit status, stdout, stderr)``, as ``nnlab ARGS`` run from ``tmp_path``."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args):
+        monkeypatch.setattr(sys, "argv", ["nnlab", *map(str, args)])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+        out, err = capsys.readouterr()
+        return exited.value.code or 0, out, err
+
+    return run
+
+
+TICKET = '{"title": "Charged twice for my order", "body": "Please refund asap", "tags": ["billing"]}'
+
+
+def test_make_data_writes_the_asked_number_of_tickets(run_cli, tmp_path):
+    code, out, _ = run_cli("tickets", "make-data", "--n", "30", "--out", "t.jsonl", "--seed", "1")
+    assert code == 0 and "wrote 30 synthetic tickets to t.jsonl" in out
+    rows = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert len(rows) == 30 and set(rows[0]) == {"title", "body", "tags", "priority", "department", "difficulty"}
+
+
+def test_predict_one_ticket_from_json(run_cli, ticket_run):
+    code, out, _ = run_cli("tickets", "predict", ticket_run, "--json", TICKET)
+    assert code == 0
+    row = json.loads(out)
+    assert 0 <= row["priority"] <= 1 and row["department"] in row["department_probabilities"]
+    assert sum(row["department_probabilities"].values()) == pytest.approx(1, abs=1e-5)
+
+
+def test_predict_a_file_to_csv_and_to_jsonl(run_cli, ticket_run, tickets_csv, tmp_path):
+    code, out, err = run_cli("tickets", "predict", ticket_run, tickets_csv, "--out", "out.csv")
+    assert code == 0 and "wrote 400 predictions to out.csv" in out
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert lines[0] == ("title,priority,department,department_p_billing,department_p_technical,"
+                        "department_p_account,department_p_shipping") and len(lines) == 401
+    code, out, _ = run_cli("tickets", "predict", ticket_run, tickets_csv)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 400 and rows[0]["title"] == lines[1].split(",")[0]
+
+
+def test_evaluate_on_the_runs_test_split_and_on_another_file(run_cli, ticket_run, tickets_csv):
+    metrics = json.loads((ticket_run / "metrics.json").read_text())
+    code, out, _ = run_cli("tickets", "evaluate", ticket_run)
+    assert code == 0 and "(60 tickets)" in out
+    assert f"{metrics['test']['department_accuracy']:.4f}" in out and "priority_mae" in out
+    code, out, _ = run_cli("tickets", "evaluate", ticket_run, tickets_csv)
+    assert code == 0 and "(400 tickets)" in out
+
+
+def test_add_head_keeps_the_frozen_layers_bit_identical(run_cli, ticket_run, tmp_path):
+    code, out, err = run_cli("tickets", "add-head", ticket_run, "--name", "difficulty", "--classes", "3",
+                             "--labels", "easy,medium,hard", "--epochs", "2", "--verbose", "0",
+                             "--run-name", "with-difficulty")
+    assert code == 0, err
+    new_run = ticket_run.parent / "with-difficulty"
+    base, bigger = load_model(ticket_run / "final.keras"), load_model(new_run / "final.keras")
+    assert bigger.output_names == ["priority", "department", "difficulty"]
+    for name in ("dense", "priority", "department"):
+        for before, after in zip(base.get_layer(name).get_weights(), bigger.get_layer(name).get_weights()):
+            assert np.array_equal(before, after), name
+    metrics = json.loads((new_run / "metrics.json").read_text())
+    assert metrics["confusion_matrix"]["difficulty"]["labels"] == ["easy", "medium", "hard"]
+    assert json.loads((new_run / "config.json").read_text())["early_stopping"]["monitor"] == "val_difficulty_accuracy"
+    code, out, _ = run_cli("tickets", "predict", new_run, "--json", TICKET)
+    assert code == 0 and json.loads(out)["difficulty"] in ("easy", "medium", "hard")
+
+
+@pytest.mark.parametrize("args, message", [
+    (("tickets", "train", "missing.csv"), "ticket file missing.csv does not exist"),
+    (("tickets", "train"), "give the ticket file"),
+    (("tickets", "train", "t.csv", "--loss-weights", "priority:1"), "--loss-weights must look like"),
+    (("tickets", "train", "t.csv", "--loss-weights", "urgency=1"), "--loss-weights: output must be one of"),
+    (("tickets", "train", "--resume", "runs/x", "--epochs", "3"), "drop --epochs"),
+    (("tickets", "train", "t.csv", "--val-split", "0.9"), "--val-split must be a fraction"),
+    (("tickets", "predict", "runs/nope", "--json", TICKET), "no run named|does not exist|has no served.keras"),
+    (("tickets", "predict", "RUN", "--json", "{oops"), "--json is not valid JSON"),
+    (("tickets", "predict", "RUN"), "give either a ticket file"),
+    (("tickets", "predict", "RUN", "--json", TICKET, "--out", "x.txt"), "--out must end in .csv or .jsonl"),
+    (("tickets", "add-head", "RUN", "--name", "difficulty", "--classes", "4"), "--classes 4, but the difficulty"),
+    (("tickets", "make-data", "--out", "t.txt"), "--out must end in .csv or .jsonl"),
+    (("tickets", "make-data", "--n", "0"), "--n must be an integer >= 1"),
+])
+def test_mistakes_are_one_error_line(run_cli, ticket_run, tickets_csv, tmp_path, args, message):
+    import re
+    import shutil
+
+    shutil.copy(tickets_csv, tmp_path / "t.csv")
+    args = [str(ticket_run) if a == "RUN" else a for a in args]
+    code, out, err = run_cli(*args)
+    assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1, err
+    assert re.search(message, err), err
+
+
+def test_bad_rows_are_listed_and_nothing_is_trained(run_cli, tmp_path):
+    (tmp_path / "bad.csv").write_text("title,body,tags,priority,department\na,b,x,1.5,billing\nc,d,y,0.2,sales\n")
+    code, _, err = run_cli("tickets", "train", "bad.csv")
+    assert code == 2 and "2 bad rows out of 2" in err
+    assert "line 2: priority '1.5' is outside 0..1" in err and "line 3: unknown department 'sales'" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_resume_of_a_finished_run_changes_nothing(run_cli, ticket_run):
+    before = (ticket_run / "metrics.json").read_text()
+    code, _, err = run_cli("tickets", "train", "--resume", ticket_run)
+    assert code == 0 and "finished already" in err and (ticket_run / "metrics.json").read_text() == before
