@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install what nnlab needs from Debian: the Fashion-MNIST data and Graphviz (for plot-model).
+# Install what nnlab needs from Debian: the Fashion-MNIST data, Graphviz (for plot-model and model.png)
+# and Chromium (the browser test of the ticket page drives it with Playwright).
 # Run as root it installs them with apt-get; otherwise it says what to run.
 set -euo pipefail
-packages=(dataset-fashion-mnist graphviz)
+packages=(dataset-fashion-mnist graphviz chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
