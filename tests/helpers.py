@@ -39,6 +39,20 @@ def file_digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def noisy_validation(splits, fraction=0.1):
+    """The same splits with the first ``fraction`` of the validation labels wrong (never the true one).
+
+    On 600 samples val_loss then falls for a few epochs and rises as the model grows sure
+    of itself, so early stopping stops a run before its last epoch.
+    """
+    from nnlab.core.task import Splits
+
+    y_val = splits.y_val.copy()
+    n = int(len(y_val) * fraction)
+    y_val[:n] = (y_val[:n] + 1 + np.arange(n) % 9) % 10
+    return Splits(splits.x_train, splits.y_train, splits.x_val, y_val, splits.x_test, splits.y_test, splits.source)
+
+
 # ---------------------------------------------------------------- synthetic IDX files
 
 IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

@@ -17,16 +17,17 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from helpers import noisy_validation
 from nnlab.core.callbacks import STATE_FILE
 from nnlab.core.errors import AlreadyFinished, Interrupted, NnlabError
 from nnlab.core.runs import TMP_MARK, clean_temporary, read_run
 from nnlab.core.saving import load_model
-from nnlab.core.task import Splits
 from nnlab.core.training import resume, train
 from nnlab.fashion.task import TASK
 
@@ -41,11 +42,7 @@ STOP = 2
 @pytest.fixture(scope="module")
 def noisy_splits(small_splits):
     """600 samples whose validation labels are 10% wrong: val_loss falls, then rises as the model grows sure."""
-    y_val = small_splits.y_val.copy()
-    n = len(y_val) // 10
-    y_val[:n] = (y_val[:n] + 1 + np.arange(n) % 9) % 10  # never the true label
-    return Splits(small_splits.x_train, small_splits.y_train, small_splits.x_val, y_val,
-                  small_splits.x_test, small_splits.y_test)
+    return noisy_validation(small_splits)
 
 
 def config(runs_dir, name, **overrides):
@@ -223,13 +220,8 @@ def _wait_for(path, process, log, timeout=300):
         time.sleep(0.05)
 
 
-def _kill(process):
-    os.kill(process.pid, signal.SIGKILL)
-    assert process.wait(timeout=60) == -signal.SIGKILL
-
-
 TRAIN_CHILD = textwrap.dedent('''
-    """Train as the parent says; after epoch 2 is recorded, say so and wait to be killed."""
+    """Train as the parent says; once epoch 2 is recorded, say so and wait to be killed."""
     import json
     import sys
     import time
@@ -237,7 +229,10 @@ TRAIN_CHILD = textwrap.dedent('''
     import nnlab  # noqa: F401  (the JAX backend)
     import keras
 
+    sys.path.insert(0, sys.argv[3])  # tests/, for the same splits as the parent's
+    from helpers import noisy_validation
     from nnlab.core.training import train
+    from nnlab.fashion.data import load_splits
     from nnlab.fashion.task import TASK
 
     settings, flag = json.loads(sys.argv[1]), sys.argv[2]
@@ -250,40 +245,42 @@ TRAIN_CHILD = textwrap.dedent('''
                 time.sleep(600)
 
 
-    train(TASK.config("seeds-final", **settings), extra_callbacks=[WaitForTheKill()])
+    splits = noisy_validation(load_splits(limit=600))
+    train(TASK.config("seeds-final", **settings), splits=splits, extra_callbacks=[WaitForTheKill()])
 ''')
 
 
-def test_resume_after_kill_9_ends_as_the_run_never_stopped(tmp_path):
-    runs = tmp_path / "runs"
-    settings = {**SETTINGS, "limit": 600, "runs_dir": str(runs)}
+def test_resume_after_kill_9_ends_as_the_run_never_stopped(reference, noisy_splits, tmp_path):
+    settings = {**SETTINGS, "name": "killed", "runs_dir": str(tmp_path / "runs")}
     script, flag, log = tmp_path / "child.py", tmp_path / "epoch-2-done", tmp_path / "child.log"
     script.write_text(TRAIN_CHILD)
+    tests = Path(__file__).parents[1]
     with open(log, "w") as out:
-        child = subprocess.Popen([sys.executable, str(script), json.dumps({**settings, "name": "killed"}), str(flag)],
+        child = subprocess.Popen([sys.executable, str(script), json.dumps(settings), str(flag), str(tests)],
                                  env=_env(), cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_for(flag, child, log)
     finally:
-        _kill(child)
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
 
-    run_dir = runs / "killed"
+    run_dir = tmp_path / "runs" / "killed"
     assert read_run(run_dir)["status"] == "incomplete"  # no metrics.json: killed, not stopped by Ctrl-C
     assert len(json.loads((run_dir / "history.json").read_text())["loss"]) == 2
     assert (run_dir / STATE_FILE).is_file() and not (run_dir / "final.keras").exists()
-
-    resumed = resume(run_dir)  # the task loads the same 600 samples from the config
-    whole = train(TASK.config("seeds-final", **{**settings, "name": "whole"}))
-    assert whole.metrics["epochs_run"] > 2  # the kill came before the end
-    assert_same_run(resumed, whole)
+    # Early stopping ends the reference run after epoch 3, one more than the child finished.
+    assert_same_run(resume(run_dir, splits=noisy_splits), reference)
 
 
 SAVE_CHILD = textwrap.dedent('''
-    """Save two models in turn to the same file, forever; the parent kills this process."""
+    """For each line on stdin, fork a saver that writes two models in turn to one file until it is killed."""
+    import os
     import sys
     from pathlib import Path
 
-    import nnlab  # noqa: F401  (the JAX backend)
+    import nnlab  # noqa: F401
     import keras
 
     from nnlab.core.saving import save_model
@@ -294,37 +291,47 @@ SAVE_CHILD = textwrap.dedent('''
     for seed in (0, 1):
         keras.utils.set_random_seed(seed)
         models.append(build_model("mnist-512"))
-        if not (folder / f"{seed}.keras").exists():
-            save_model(models[-1], folder / f"{seed}.keras")
-    n = 0
-    while True:
-        save_model(models[n % 2], folder / "model.keras")
-        if n == 0:
-            print("saving", flush=True)
-        n += 1
+        save_model(models[-1], folder / f"{seed}.keras")
+    save_model(models[0], folder / "model.keras")
+    for _ in sys.stdin:
+        pid = os.fork()
+        if pid == 0:  # the saver: nothing but save_model, until SIGKILL
+            n = 1
+            while True:
+                save_model(models[n % 2], folder / "model.keras")
+                n += 1
+        print(pid, flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status), flush=True)
 ''')
 
 
 def test_kill_9_while_saving_leaves_a_whole_loadable_file(tmp_path):
-    script = tmp_path / "saver.py"
+    # Savers are forked from one process that imported Keras once (one import instead of one per kill);
+    # Keras' numpy backend starts no threads, so forking it is safe. The file format is the same.
+    script, folder = tmp_path / "savers.py", tmp_path / "models"
     script.write_text(SAVE_CHILD)
-    folder = tmp_path / "models"
     folder.mkdir()
-    moments, leftovers = random.Random(0), set()
-    for _ in range(3):
-        child = subprocess.Popen([sys.executable, str(script), str(folder)], env=_env(), stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL, text=True)
-        try:
-            assert child.stdout.readline() == "saving\n"
-            time.sleep(moments.uniform(0.02, 0.5))  # a random moment of the save loop
-        finally:
-            _kill(child)
-            child.stdout.close()
-        # The file is one of the two models, whole: never a half-written one.
-        saved = weights(folder / "model.keras")
-        assert any(all(np.array_equal(a, b) for a, b in zip(saved, weights(folder / f"{seed}.keras"), strict=True))
-                   for seed in (0, 1))
-        leftovers |= {p.name for p in folder.iterdir() if TMP_MARK in p.name}
+    parent = subprocess.Popen([sys.executable, str(script), str(folder)], env={**_env(), "KERAS_BACKEND": "numpy"},
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    moments, leftovers, models = random.Random(0), set(), None
+    try:
+        for _ in range(4):
+            parent.stdin.write("fork\n")
+            parent.stdin.flush()
+            saver = int(parent.stdout.readline())
+            time.sleep(moments.uniform(0.05, 0.5))  # a random moment of the save loop
+            os.kill(saver, signal.SIGKILL)
+            assert parent.stdout.readline() == f"{-signal.SIGKILL}\n"  # the saver is dead
+            # The file is one of the two models, whole: never a half-written one.
+            models = models or [weights(folder / f"{seed}.keras") for seed in (0, 1)]
+            saved = weights(folder / "model.keras")
+            assert any(all(np.array_equal(a, b) for a, b in zip(saved, model, strict=True)) for model in models)
+            leftovers |= {p.name for p in folder.iterdir() if TMP_MARK in p.name}
+    finally:
+        parent.stdin.close()
+        assert parent.wait(timeout=60) == 0
+        parent.stdout.close()
     # The kills landed inside saves (leaving their temporary files), and those are all that is left over.
     assert leftovers and all(name.startswith(".model" + TMP_MARK) for name in leftovers)
     assert sorted(clean_temporary(folder)) == sorted(leftovers)
