@@ -261,6 +261,15 @@ def e10_early_stopping(ctx):
     return {"best_is_stopped_minus_patience": stopped > 0 and best == stopped - patience}
 
 
+def t1_tickets(ctx):
+    """System 2, the seeds' ticket example on random inputs: graph, list vs dict, the third head."""
+    from nnlab.tickets.experiment import seeds_example
+
+    values, details = seeds_example(seed=ctx.seed, say=ctx.say)
+    ctx.details.update(details)
+    return values
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -401,4 +410,19 @@ EXPERIMENTS = (
                     marks=True),),
         hypothesis="where val loss stops improving moves by a few epochs from seed to seed, and Keras 3 on "
                    "JAX does not draw the seeds' random numbers"),
+    Experiment(
+        "T1", "ticket triage: multi-input, multi-output model (System 2)",
+        "Inputs title/text_body (10,000 multi-hot) and tags (100) -> Concatenate -> Dense(64, relu) -> priority "
+        "(sigmoid, MSE, MAE) and department (4, softmax, categorical cross-entropy, accuracy); RMSprop, 1 epoch "
+        "on 1,280 random samples as lists and as dicts; a third head difficulty (3, softmax) on the Dense output",
+        figures=(Figure("layer names: title, text_body, tags, concatenate, dense, priority, department",
+                        "layer_names", True),
+                 Figure("concatenation width", "concatenate_width", 20100, digits=0),
+                 Figure("parameters", "params", 1286789, seeds_text="not printed (20100 x 64 + 64 + 65 + 260)",
+                        digits=0),
+                 Figure("lists and dicts give the same losses and predictions", "list_equals_dict", True),
+                 Figure("fit loss, one epoch (lists)", "list_loss", None, seeds_text="—"),
+                 Figure("new model with a third head: outputs", "third_head_outputs", 3, digits=0),
+                 Figure("the third head reads the shared Dense layer's output", "third_head_reads_shared", True)),
+        hook=t1_tickets),
 )
