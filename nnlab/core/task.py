@@ -36,8 +36,9 @@ import numpy as np
 
 from nnlab.core.errors import NnlabError
 
-# Keras metric names (as logged, without output prefix) and whether larger is better.
-_LARGER_IS_BETTER = ("accuracy", "auc", "precision", "recall")
+# Endings of the Keras metric names (as logged) where larger is better; everything else is a loss or an error.
+# "acc" is how Keras logs metrics=["acc"]; F1Score, FBetaScore and R2Score log f1_score, fbeta_score, r2_score.
+_LARGER_IS_BETTER = ("accuracy", "acc", "auc", "precision", "recall", "f1_score", "fbeta_score", "r2_score")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -277,6 +277,8 @@ def test_num_samples():
     ("loss", "min"), ("val_loss", "min"), ("group_loss", "min"), ("val_score_mae", "min"), ("mse", "min"),
     ("accuracy", "max"), ("val_accuracy", "max"), ("val_group_accuracy", "max"),
     ("sparse_categorical_accuracy", "max"), ("val_auc", "max"), ("precision", "max"), ("val_recall", "max"),
+    ("acc", "max"), ("val_group_acc", "max"), ("f1_score", "max"), ("val_fbeta_score", "max"), ("r2_score", "max"),
+    ("mean_absolute_percentage_error", "min"), ("val_priority_mae", "min"),
 ])
 def test_mode(metric, expected):
     assert mode(metric) == expected
