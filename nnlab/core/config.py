@@ -109,6 +109,9 @@ class RunConfig:
         if self.name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):
             raise NnlabError(f"--name must be letters, digits, '.', '_' or '-', got {self.name!r}.")
         outputs = [output.name for output in task.outputs]
+        if self.loss_weights and len(outputs) == 1:  # compile_args has nothing to weigh it against
+            raise NnlabError(f"--loss-weights weighs the losses of several outputs, but the {task.name} task has "
+                             f"one ({outputs[0]}); drop --loss-weights.")
         for key, weight in (self.loss_weights or {}).items():
             choice("--loss-weights: output", key, tuple(outputs))
             if not weight >= 0:
