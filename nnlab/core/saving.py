@@ -15,6 +15,7 @@ stored in a model file is run.
 import contextlib
 import logging
 import re
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -112,6 +113,9 @@ def load_model(path, compile=True):
         raise NnlabError(f"{path} holds weights only, not an architecture. Build the model first "
                          "(e.g. `build_model('dnn', dropout=0.3)`) and call load_weights(model, path), "
                          "or pass a .keras file.")
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras would say "File not found"
+        raise NnlabError(f"Cannot load model {path}: it is not a .keras file (those are zip archives); it is "
+                         "truncated or in another format. Save the model again, or pass another file.")
     try:
         # Legacy .h5 files make Keras log a harmless "compiled metrics" warning through absl.
         with _quiet("absl", "ompiled"):
@@ -197,6 +201,9 @@ def load_weights(model, path):
                          "to load a whole model use load_model.")
     try:
         model.load_weights(str(path))
+    except OSError as error:  # h5py: truncated, or not HDF5 at all
+        raise NnlabError(f"Cannot read weights file {path}: {error}. It is truncated or not a Keras weights "
+                         "file; save the weights again, or pass another file.") from None
     except ValueError:
         raise NnlabError(
             f"The weights in {path} do not fit model '{model.name}': {describe_mismatch(model, path)}. "

@@ -120,6 +120,24 @@ def test_is_graph_model():
     assert not is_graph_model(build_model("dnn", api="subclass"))
 
 
+@pytest.mark.parametrize("name, message", [
+    ("cut.keras", r"Cannot load model .*cut\.keras: it is not a \.keras file \(those are zip archives\); "
+                  r"it is truncated"),
+    ("cut.h5", r"Cannot load model .*cut\.h5: .*truncated file"),
+    ("cut.weights.h5", r"Cannot read weights file .*cut\.weights\.h5: .*truncated file.*It is truncated or not a "
+                       r"Keras weights file"),
+])
+def test_truncated_files_are_user_errors(tmp_path, name, message):
+    model = build_model("dnn")
+    path = save_model(model, tmp_path / name)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # as a copy or a crash without nnlab would
+    with pytest.raises(NnlabError, match=message):
+        if name.endswith(".weights.h5"):
+            load_weights(build_model("dnn"), path)
+        else:
+            load_model(path)
+
+
 def test_save_model_refuses_unknown_suffix(tmp_path):
     with pytest.raises(NnlabError, match=r"Cannot tell how to save or load .*model\.tf"):
         save_model(build_model("logreg"), tmp_path / "model.tf")
