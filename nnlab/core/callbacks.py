@@ -94,6 +94,8 @@ class RunRecorder(keras.callbacks.Callback):
         if self.checkpoint_files:  # ModelCheckpoint wrote its temporary file this epoch: rename it into place
             final, tmp = self.checkpoint_files
             if tmp.exists():
+                with open(tmp, "rb") as f:  # on disk before the rename, as atomic_path does
+                    os.fsync(f.fileno())
                 os.replace(tmp, final)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
