@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from helpers import CheckpointWatcher
-from nnlab.core.callbacks import STATE_FILE
 from nnlab.core.config import RunConfig
 from nnlab.core.errors import NnlabError
 from nnlab.core.evaluation import evaluate, predict
@@ -291,7 +290,3 @@ def test_best_epoch():
     assert best_epoch({"val_score_mae": [0.3, 0.1, 0.2]}, "val_score_mae") == 1
     assert best_epoch({}, "val_loss") is None
     assert best_epoch({"val_loss": []}, "val_loss") is None
-
-
-def test_a_state_file_is_not_left_after_a_finished_run(toy_run):
-    assert not (toy_run.run_dir / STATE_FILE).exists()
