@@ -244,3 +244,21 @@ def test_an_unreadable_best_checkpoint_still_finishes_the_run(small_splits, tmp_
     assert "test" not in metrics["best_checkpoint"] and "val" not in metrics["best_checkpoint"]
     assert (result.run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not (result.run_dir / STATE_FILE).exists()
+
+
+def test_a_run_without_validation_monitors_the_training_loss(small_splits, tmp_path):
+    splits = Splits(small_splits.x_train, small_splits.y_train, None, None, small_splits.x_test, small_splits.y_test)
+    config = TASK.config("seeds-final", epochs=2, verbose=0, name="no-val", runs_dir=str(tmp_path),
+                         validation="none", checkpoint={"save_weights_only": True})
+    result = train(config, splits=splits)
+    assert set(result.history) == {"loss", "accuracy"}
+    assert {p.name for p in result.run_dir.iterdir()} == RUN_FILES - {"best.keras"} | {"best.weights.h5"}
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics["monitor"] == "loss" and result.config.early_stopping.monitor == "loss"
+    assert metrics["best_epoch"] == int(np.argmin(result.history["loss"]))
+    assert "val" not in metrics and set(metrics["test"]) == {"loss", "accuracy"}
+    assert "best_checkpoint" not in metrics  # weights only: no model to evaluate on its own
+    # Early stopping put back the weights of the lowest loss, which the checkpoint kept too.
+    best = load_weights(build_model("dnn", dropout=0.3), result.run_dir / "best.weights.h5")
+    for b, f in zip(best.get_weights(), result.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(b, f)
