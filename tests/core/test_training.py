@@ -6,7 +6,9 @@ three epochs.
 
 import csv
 import json
+import os
 import re
+import signal
 
 import keras
 import numpy as np
@@ -200,6 +202,32 @@ def test_ctrl_c_keeps_the_finished_epochs_and_what_resume_needs(small_splits, tm
     if epoch:
         assert len(json.loads((run_dir / "history.json").read_text())["loss"]) == epoch
         load_model(run_dir / "best.keras")  # a valid model file
+
+
+class SigintAt(keras.callbacks.Callback):
+    """Sends this process a real SIGINT (what Ctrl-C does) in the middle of ``epoch``."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.current = epoch, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_real_sigint_stops_training_and_puts_the_handler_back(small_splits, tmp_path):
+    handler = signal.getsignal(signal.SIGINT)
+    config = TASK.config("dnn", epochs=3, verbose=0, name="sigint", runs_dir=str(tmp_path), steps_per_execution=1)
+    with pytest.raises(Interrupted) as raised:
+        train(config, splits=small_splits, extra_callbacks=[SigintAt(1)])
+    assert raised.value.epochs_done == 1
+    assert json.loads((tmp_path / "sigint" / "metrics.json").read_text())["status"] == "interrupted"
+    assert len(json.loads((tmp_path / "sigint" / "history.json").read_text())["loss"]) == 1
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_build_optimizer_follows_the_config():
