@@ -1,4 +1,4 @@
-"""Helpers the tests share (``import helpers``): checkpoint watching, synthetic IDX files, run sizes."""
+"""Helpers the tests share (``import helpers``): run sizes, checkpoint watching, noisy labels, synthetic IDX files."""
 
 import gzip
 import hashlib
