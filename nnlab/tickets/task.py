@@ -83,15 +83,13 @@ class TicketTask(Task):
         labels = config.label_sets()
         tickets = read_tickets(config.data, require=("priority", *labels), label_sets=labels,
                                skip_bad=config.skip_bad)
-        if config.limit is not None:
-            tickets = tickets.take(np.arange(min(config.limit, len(tickets)))) if config.limit < len(tickets) \
-                else tickets
+        skipped = tickets.skipped
+        if config.limit is not None and config.limit < len(tickets):
+            tickets = tickets.take(np.arange(config.limit))
         train, val, test = split_indices(len(tickets), config.val_split, config.test_split, config.split_seed)
-        if vectorizer is not None:
-            pass
-        elif config.base_run:  # an add-head run reads tickets as its base model was trained to
+        if vectorizer is None and config.base_run:  # an add-head run reads tickets as its base model was trained to
             vectorizer = read_vectorizer(config.base_run)[0]
-        else:
+        if vectorizer is None:
             vectorizer = Vectorizer.adapt(tickets.take(train), config.vocabulary_size, config.num_tags)
         parts = {}
         for name, index in (("train", train), ("val", val), ("test", test)):
@@ -101,7 +99,7 @@ class TicketTask(Task):
             subset = tickets.take(index)
             parts[name] = (vectorizer.transform(subset), self.targets(subset, labels))
         source = TicketSource(config.data, tickets, {"train": train, "val": val, "test": test}, vectorizer,
-                              labels, list(getattr(tickets, "skipped", [])))
+                              labels, list(skipped))
         return Splits(*parts["train"], *parts["val"], *parts["test"], source=source)
 
     def targets(self, tickets, labels):
