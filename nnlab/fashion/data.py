@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import struct
 import warnings
 from pathlib import Path
@@ -159,9 +160,10 @@ def _load_from(files):
         for name, array in arrays.items():
             np.save(tmp / f"{name}.npy", array)
         (tmp / "sha256.json").write_text(json.dumps(hashes))
+        shutil.rmtree(cache, ignore_errors=True)  # an unreadable cache: replace it (a folder cannot replace one)
         tmp.replace(cache)
     except OSError:
-        pass  # a read-only or concurrently written cache only costs speed
+        shutil.rmtree(tmp, ignore_errors=True)  # a read-only or concurrently written cache only costs speed
     return arrays, hashes
 
 

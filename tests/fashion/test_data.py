@@ -254,6 +254,20 @@ def test_cache_is_written_used_and_invalidated(isolated_data):
 
 
 @pytest.mark.filterwarnings("ignore::nnlab.fashion.data.DataWarning")
+def test_a_damaged_cache_is_rebuilt_and_leaves_nothing_behind(isolated_data):
+    folder = isolated_data / "data"
+    (_, y_train), _ = write_idx_folder(folder)
+    load_fashion_mnist(folder)
+    (cache,) = (isolated_data / "cache").iterdir()
+    (cache / "train-labels-idx1-ubyte.npy").write_bytes(b"\x93NUMPY cut short")
+    for _ in range(2):
+        (_, labels), _ = load_fashion_mnist(folder)
+        np.testing.assert_array_equal(labels, y_train)
+        assert [p.name for p in (isolated_data / "cache").iterdir()] == [cache.name]  # no temporary folders
+    np.testing.assert_array_equal(np.load(cache / "train-labels-idx1-ubyte.npy"), y_train)  # repaired
+
+
+@pytest.mark.filterwarnings("ignore::nnlab.fashion.data.DataWarning")
 def test_unwritable_cache_only_costs_speed(isolated_data, monkeypatch):
     blocker = isolated_data / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
