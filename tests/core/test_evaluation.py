@@ -44,11 +44,9 @@ def test_ensure_compiled_keeps_an_existing_compile():
     assert ensure_compiled(model, TASK) is model and model.optimizer is optimizer
 
 
-@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`")
 def test_evaluate_and_predict_adapt_the_inputs(small_splits):
     # A model saved elsewhere that takes flat pixels still takes the task's (N, 28, 28) images.
-    keras.utils.set_random_seed(3)
-    flat = keras.Sequential([keras.layers.Dense(10, activation="softmax", input_shape=(784,))])
+    flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
     x, y = small_splits.x_val[:64], small_splits.y_val[:64]
     expected = flat.predict(x.reshape(-1, 784), verbose=0)
     np.testing.assert_allclose(predict(flat, x, TASK), expected, rtol=1e-6)
