@@ -5,11 +5,11 @@ a model saved by the seeds' code loads here, and one saved here loads with
 ``keras.models.load_model``. Loading keeps Keras' ``safe_mode=True``: no code
 stored in a model file is run.
 
-    >>> from nnlab.saving import save_model, load_model, load_weights
+    >>> from nnlab.core.saving import save_model, load_model, load_weights
     >>> save_model(model, "model-whole.keras")
     >>> save_model(model, "model.weights.h5")          # weights only
     >>> same = load_model("model-whole.keras")
-    >>> load_weights(build_model("dnn", dropout=0.3), "model.weights.h5")
+    >>> load_weights(build_model("dnn", dropout=0.3), "model.weights.h5")   # nnlab.fashion.models.build_model
 """
 
 import contextlib
