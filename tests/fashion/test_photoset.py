@@ -1,0 +1,67 @@
+"""nnlab.fashion.photoset: product-photo-like files made from Fashion-MNIST images, deterministic from a seed."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nnlab.fashion.photos import load_photo
+from nnlab.fashion.photoset import make_photo, make_photos, main
+
+
+@pytest.fixture(scope="module")
+def originals(fashion):
+    (_, _), (x_test, y_test) = fashion[0]
+    return x_test[:12], y_test[:12]
+
+
+def decode(photo):
+    with Image.open(io.BytesIO(photo.data)) as image:
+        image.load()
+        return image
+
+
+def test_photos_are_large_dark_on_light_off_centre_in_three_formats(originals):
+    x, _ = originals
+    photos = make_photos(x, seed=0)
+    assert [p.index for p in photos] == list(range(12))
+    assert [p.name[-4:] for p in photos[:3]] == [".jpg", ".png", "webp"]
+    assert [decode(p).format for p in photos[:3]] == ["JPEG", "PNG", "WEBP"]
+    for photo in photos:
+        pixels = np.asarray(decode(photo), np.float32)
+        height, width, channels = pixels.shape
+        assert channels == 3 and min(height, width) >= 28 * 6 * 1.3 - 1
+        corners = pixels[[0, 0, -1, -1], [0, -1, 0, -1]]
+        assert corners.mean() > 170  # light background...
+        assert pixels.min() < 120  # ...with a dark item on it
+        dark = np.argwhere(pixels.mean(axis=-1) < 120)
+        centre = dark.mean(axis=0) / (height, width)
+        assert np.all((0.2 < centre) & (centre < 0.8))
+
+
+def test_same_seed_same_bytes_other_seed_other_photos(originals):
+    x, _ = originals
+    assert [p.data for p in make_photos(x[:4], seed=3)] == [p.data for p in make_photos(x[:4], seed=3)]
+    assert make_photo(x[0], index=0, seed=3).data != make_photo(x[0], index=0, seed=4).data
+    # A photo depends on its index and seed only: the first photos of a longer set are the same.
+    assert make_photos(x[:2], seed=1)[1].data == make_photos(x, seed=1)[1].data
+
+
+def test_the_photo_path_recovers_the_originals(originals):
+    x, _ = originals
+    recovered = np.stack([load_photo(p.data, name=p.name) for p in make_photos(x, seed=0)])
+    errors = np.abs(recovered - x / 255.0).mean(axis=(1, 2))
+    assert errors.max() < 0.12
+    # Each photo is much closer to its own original than to the other images.
+    others = np.abs(recovered[:, None] - x[None] / 255.0).mean(axis=(2, 3))
+    assert np.all(np.argmin(others, axis=1) == np.arange(len(x)))
+
+
+def test_main_writes_the_files_and_labels(tmp_path, capsys):
+    main([str(tmp_path / "photos"), "--n", "3"])
+    names = sorted(p.name for p in (tmp_path / "photos").iterdir())
+    assert names == ["0000.jpg", "0001.png", "0002.webp", "labels.csv"]
+    lines = (tmp_path / "photos" / "labels.csv").read_text().splitlines()
+    assert lines[0] == "file,class_index,class" and lines[1].startswith("0000.jpg,9,Ankle boot")
+    assert "wrote 3 photos" in capsys.readouterr().out
