@@ -15,7 +15,6 @@ from pathlib import Path
 
 from nnlab.core.config import RunConfig, at_least, choice
 from nnlab.core.errors import NnlabError
-from nnlab.tickets.models import MODELS
 from nnlab.tickets.synth import DEPARTMENTS
 
 
