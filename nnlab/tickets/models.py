@@ -212,7 +212,7 @@ class TicketTriage(keras.Model):
     def predict(self, x, batch_size=256, verbose=0, steps=None, callbacks=None):
         """Outputs for raw tickets, in batches: a list of arrays in the numeric model's output order."""
         title, body, tags = raw_inputs(x)
-        n, parts = len(title), []
+        n, parts, batch_size = len(title), [], batch_size or 256  # None: Keras' "default batch size"
         if not n:
             raise NnlabError("no tickets to triage.")
         bar = keras.utils.Progbar(n, verbose=1 if verbose else 0, unit_name="ticket")
