@@ -29,6 +29,7 @@ bench: setup
 	$(BIN)/python bench/data_load.py
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/cnn_preset.py
+	$(BIN)/python bench/tickets_speed.py
 	$(BIN)/python bench/readme_table.py
 
 clean:

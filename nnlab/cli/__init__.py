@@ -18,6 +18,7 @@ This module imports nothing heavy, so that Ctrl-C during start-up is handled too
 """
 
 import os
+import signal
 import sys
 
 
@@ -72,12 +73,17 @@ def _run(argv):
     except AlreadyFinished as finished:
         stderr.print(escape(str(finished)))
         return 0
+    if code == 130:  # Typer's answer to Ctrl-C outside a command (while parsing): say it as we do
+        stderr.print("interrupted")
     return code if isinstance(code, int) else 0
 
 
 def main(argv=None):
     """Run ``nnlab`` with ``argv`` (default: the command line) and exit with the status above."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    from nnlab.core import interrupt
+
+    previous = interrupt.install()  # before the heavy imports: Ctrl-C is never lost, nor aborts an import
     try:
         code = _run(argv)
         sys.stdout.flush()
@@ -88,4 +94,7 @@ def main(argv=None):
         # The reader closed the pipe: point stdout at /dev/null so Python's exit flush stays quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     sys.exit(code)

@@ -10,20 +10,17 @@ and adds these:
   history.json, and saves everything ``--resume`` needs (weights, optimizer state,
   epoch, the shuffling RNG, EarlyStopping's and ModelCheckpoint's state, history)
   to ``resume-state.npz`` -- each file atomically.
-- :func:`catch_interrupt`: Ctrl-C raises KeyboardInterrupt at once, except inside a
-  garbage-collector callback or ``__del__`` (Python would print it as "ignored" and
-  drop it); there :class:`InterruptFlag` raises it at the next batch instead.
+- :func:`catch_interrupt` and :class:`InterruptFlag`: Ctrl-C through
+  :mod:`nnlab.core.interrupt`, so that it is never lost in a garbage-collector callback.
 """
 
 import contextlib
 import csv
-import gc
 import io
 import json
 import os
 import random
 import signal
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -32,6 +29,7 @@ import keras
 import numpy as np
 
 import nnlab
+from nnlab.core import interrupt
 from nnlab.core.errors import NnlabError
 from nnlab.core.runs import TMP_MARK, atomic_path, write_json, write_text
 
@@ -210,44 +208,22 @@ class RestoreRandom(keras.callbacks.Callback):
 
 
 class InterruptFlag(keras.callbacks.Callback):
-    """Raises KeyboardInterrupt at the next batch once Ctrl-C was pressed, should the first one be swallowed."""
-
-    def __init__(self):
-        super().__init__()
-        self.pressed = False
+    """Raises KeyboardInterrupt at the next batch once Ctrl-C was pressed, should the first one be lost."""
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.pressed:
+        if interrupt.pressed():
             raise KeyboardInterrupt
 
     on_test_batch_end = on_epoch_end = on_train_batch_end
 
 
-def _in_finalizer(frame):
-    """True inside a garbage-collector callback or a ``__del__`` (JAX frees device buffers in one)."""
-    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
-    while frame is not None:
-        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
-            return True
-        frame = frame.f_back
-    return False
-
-
 @contextlib.contextmanager
-def catch_interrupt(flag):
-    """While training: SIGINT sets ``flag.pressed`` and raises KeyboardInterrupt (the default, plus a record)."""
-    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-    if previous in (None, signal.SIG_IGN):  # not the main thread, or started with Ctrl-C ignored: leave it so
-        yield flag
-        return
-
-    def handler(signum, frame):
-        flag.pressed = True
-        if not _in_finalizer(frame):  # there, Python would print the exception as "ignored" and drop it
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, handler)
+def catch_interrupt():
+    """While training: Ctrl-C through :mod:`nnlab.core.interrupt`'s handler (lost nowhere), then the old handler."""
+    interrupt.reset()
+    previous = interrupt.install()
     try:
-        yield flag
+        yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)

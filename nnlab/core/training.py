@@ -40,6 +40,7 @@ import numpy as np
 from nnlab.core.callbacks import (STATE_FILE, EpochTimer, InterruptFlag, ResumableEarlyStopping, RestoreRandom,
                                   RunRecorder, catch_interrupt, checkpoint_paths, read_state, restore_state,
                                   write_history)
+from nnlab.core import interrupt
 from nnlab.core.config import to_dict
 from nnlab.core.errors import AlreadyFinished, Interrupted, NnlabError
 from nnlab.core.evaluation import evaluate
@@ -211,12 +212,12 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
     clock = lambda: meta.get("train_seconds", 0.0) + time.perf_counter() - fit_start  # noqa: E731  all sessions
     recorder = RunRecorder(run_dir, history, timer, clock, checkpoint, early_stopping, files)
     try:
-        with catch_interrupt(flag):
+        with catch_interrupt():
             model.fit(splits.x_train, splits.y_train, validation_data=splits.validation(),
                       initial_epoch=min(initial_epoch, epochs), epochs=epochs, batch_size=config.batch_size,
                       validation_batch_size=config.eval_batch_size, verbose=config.verbose,
                       callbacks=[*restore, flag, timer, *callbacks, recorder, *extra_callbacks])
-            interrupted = flag.pressed  # pressed while something swallowed the KeyboardInterrupt
+            interrupted = interrupt.pressed()  # pressed, and its KeyboardInterrupt lost on the way
             if not interrupted:
                 write_history(run_dir, history)  # also when no epoch ran (resumed after the last one)
                 metrics = _finish(task, config, run_dir, splits, model, history, timer, early_stopping, clock())
