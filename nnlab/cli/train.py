@@ -2,8 +2,10 @@
 
     nnlab train --preset seeds-final          the seeds' final pipeline (E10) -> runs/<name>/
     nnlab train --resume runs/<name>          continue a run stopped by Ctrl-C or a crash
-    nnlab evaluate runs/<name> --split val    on the run's own validation split
-    nnlab predict runs/<name> photo.jpg       class and all ten probabilities
+    nnlab evaluate runs/<name> --split val    on the run's own validation split (+ calibration figures)
+    nnlab evaluate runs/<name> --photos       accuracy through the photo path vs the 28x28 originals
+    nnlab predict runs/<name> photo.jpg       class and all ten probabilities (calibrated when calibrated)
+    nnlab predict runs/<name> photos/ --out predictions.csv
 """
 
 import json
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from nnlab.cli.common import DataDir, check_png, console, drop_none
 from nnlab.core.errors import NnlabError
@@ -138,41 +140,227 @@ def _model_and_splits(model, split, limit, data_dir):
 def evaluate(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a run folder."),
              split: str = typer.Option("test", help="val or test."),
              limit: Optional[int] = typer.Option(None, help="Use only the first N samples."),
+             photos: bool = typer.Option(False, "--photos", help="Score through the photo path: product-photo-like "
+                                         "files made from the split's images, next to the 28x28 originals."),
+             n: int = typer.Option(1000, "--n", help="With --photos: photos of the first N images."),
              data_dir: Optional[Path] = DataDir):
-    """Loss and metrics of a saved model on the validation or test split.
+    """Loss and metrics of a saved model on the validation or test split, and how well calibrated it is.
 
     A run folder is scored on its own splits (its validation setting, limit and data);
-    a bare model file on the seeds' split.
+    a bare model file on the seeds' split. For each class output it prints accuracy, NLL,
+    Brier score and ECE, before and after calibration when the run has been calibrated
+    (`nnlab calibrate`), and writes reliability-<split>.png into the run folder.
+    With --photos: accuracy through the photo path against the same images' originals.
     """
+    from nnlab.core.config import at_least
     from nnlab.core.evaluation import argmax_accuracy, evaluate as run_evaluate
 
     if split not in ("val", "test"):
         raise NnlabError(f"--split must be val or test, got {split!r}.")
+    at_least("--n", n, 1)
     task, path, loaded, splits = _model_and_splits(model, split, limit, data_dir)
     x, y = (splits.x_val, splits.y_val) if split == "val" else (splits.x_test, splits.y_test)
+    if photos:
+        return _evaluate_photos(model, task, path, loaded, x[:n], y[:n], split)
     results = run_evaluate(loaded, x, y, task)
     figures = ", ".join(f"{name} {value:.4f}" for name, value in results.items())
     extra = f" (predict+argmax {argmax_accuracy(loaded, x, y, task):.4f})" if not task.multi_output else ""
     console.print(f"{path} on {split} ({len(y):,} samples): {figures}{extra}")
+    _evaluate_calibration(model, task, path, loaded, x, y, split)
 
 
-def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a run folder."),
-            images: List[Path] = typer.Argument(..., help="PNG or JPEG files."),
-            as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")):
-    """Class and all ten class probabilities for each image."""
+def _evaluate_calibration(model, task, path, loaded, x, y, split):
+    """Accuracy, NLL, Brier, ECE of each class output, before and after calibration; the reliability diagram."""
+    from nnlab.cli.calibrate import metrics_table
+    from nnlab.core import calibration
+    from nnlab.core.saving import load_model
+
+    names = calibration.class_outputs(task)
+    if not names:
+        return
+    run_dir = Path(model) if Path(model).is_dir() else None
+    calibrated, problem = calibration.calibrated_path(run_dir) if run_dir else (None, None)
+    targets = calibration.named_targets(y, task)
+    before = calibration.predict_outputs(loaded, x, task)
+    after = calibration.predict_outputs(load_model(calibrated), x, task) if calibrated else None
+    temperatures = (calibration.read_calibration(run_dir) or {}).get("outputs", {}) if calibrated else {}
+    for index, name in enumerate(names):
+        curves = {f"{path.name}": (before[name], targets[name])}
+        if after is not None:
+            curves[f"{calibrated.name} (T = {temperatures[name]['temperature']:.3f})"] = (after[name], targets[name])
+        rows = {label: calibration.calibration_metrics(p, t) for label, (p, t) in curves.items()}
+        console.print(metrics_table(rows, title=f"calibration of {name} on {split} ({len(targets[name]):,} "
+                                                f"samples, {calibration.BINS}-bin ECE)"))
+        if run_dir is not None and index == 0:
+            figure = calibration.plot_reliability(curves, run_dir / f"reliability-{split}.png",
+                                                  title=f"{run_dir.name}: {name}, {split} split")
+            console.print(f"reliability diagram: {figure}")
+    if run_dir is not None and calibrated is None:
+        console.print(f"[yellow]not calibrated: {problem}[/]" if problem else
+                      f"not calibrated; `nnlab calibrate {run_dir}` fits a temperature on the validation split")
+
+
+def _evaluate_photos(model, task, path, loaded, x, y, split):
+    """Accuracy (and NLL, Brier, ECE) through the photo path, next to the same images' 28x28 originals."""
+    import numpy as np
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from nnlab.cli.calibrate import metrics_table
+    from nnlab.core.calibration import calibration_metrics, served_model_path
     from nnlab.core.evaluation import predict as run_predict
     from nnlab.core.saving import load_model
-    from nnlab.fashion.data import CLASS_NAMES
-    from nnlab.fashion.photos import load_images
+    from nnlab.fashion.photoset import through_photos
+
+    if task.name != "fashion":
+        raise NnlabError(f"--photos makes product photos of Fashion-MNIST images; {model} is a {task.name!r} "
+                         "model.")
+    served, note = served_model_path(model)
+    net = loaded if served == path else load_model(served)
+    originals = np.rint(x * 255).astype(np.uint8)  # x is uint8 / 255: exact
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        bar = progress.add_task("photos", total=len(originals))
+        photo_inputs = through_photos(originals, seed=0, advance=lambda: progress.advance(bar))
+    rows = {"28x28 originals": calibration_metrics(run_predict(net, x, task), y),
+            "photos (JPEG, PNG, WebP)": calibration_metrics(run_predict(net, photo_inputs, task), y)}
+    console.print(metrics_table(rows, title=f"{served} ({note}) on the first {len(y):,} {split} images"))
+    original, photo = rows["28x28 originals"]["accuracy"], rows["photos (JPEG, PNG, WebP)"]["accuracy"]
+    console.print(f"photo path accuracy {photo:.4f} vs {original:.4f} on the originals: "
+                  f"{100 * (photo - original):+.1f} points")
+
+
+PREDICT_CHUNK = 256  # photos read, then predicted, at a time
+
+
+def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a run folder (its calibrated "
+                                                   "model when it has one)."),
+            images: List[Path] = typer.Argument(..., help="Image files (PNG, JPEG, WebP, GIF, BMP, TIFF) or "
+                                                          "folders of them."),
+            out: Optional[Path] = typer.Option(None, "--out", help="Write the predictions to this CSV file."),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+            max_pixels: Optional[int] = typer.Option(None, help="Refuse images with more pixels, undecoded "
+                                                                "(default 40,000,000).")):
+    """Class and all ten class probabilities for each photo, with a progress bar.
+
+    Folders are searched (recursively) for image files. Unreadable files are listed with
+    their reason and the others still predicted: the exit status is 0 when at least one
+    file was predicted, 2 when none could be.
+    """
+    import numpy as np
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from nnlab.core.config import at_least
+    from nnlab.core.runs import read_run
+    from nnlab.fashion.photos import DEFAULT_MAX_PIXELS, SUFFIXES, PhotoError, find_photos, load_photo
+
+    if out is not None:
+        _check_csv(out)
+    if max_pixels is not None:
+        at_least("--max-pixels", max_pixels, 1)
+    if Path(model).is_dir() and (read_run(model)["config"] or {}).get("task", "fashion") != "fashion":
+        raise NnlabError(f"{model} is not a Fashion-MNIST run; `nnlab predict` classifies product photos.")
+    files = find_photos(images)
+    if not files:
+        raise NnlabError(f"no image files in {', '.join(map(str, images))} (looked for {', '.join(SUFFIXES)}).")
+    stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+    rows, failures, served = [], [], {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=True, disable=len(files) < 2) as progress:
+        bar = progress.add_task("predicting", total=len(files))
+        for start in range(0, len(files), PREDICT_CHUNK):
+            good, arrays = [], []
+            for path in files[start:start + PREDICT_CHUNK]:
+                try:
+                    arrays.append(load_photo(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS))
+                    good.append(path)
+                except PhotoError as error:
+                    failures.append((path, error))
+                progress.advance(bar)
+            if good:  # the model is loaded only once a photo could be read
+                served = served or _served_model(model, stderr)
+                rows.extend(_describe(good, served["predict"](np.stack(arrays))))
+    if not rows:
+        reasons = "; ".join(str(error) for _, error in failures)
+        raise NnlabError(reasons if len(failures) == 1 else f"none of the {len(failures)} files could be read: "
+                                                             f"{reasons}")
+    for _, error in failures:
+        stderr.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
+    rows += [{"image": str(path), "error": error.reason} for path, error in failures]
+    if out is not None:
+        _write_csv(out, rows)
+        console.print(f"wrote {len(rows) - len(failures)} predictions to {out}"
+                      + (f" ({len(failures)} unreadable files listed with their reason)" if failures else ""))
+    elif as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        _print_predictions([row for row in rows if "error" not in row])
+
+
+def _served_model(model, stderr):
+    """Load the model to predict with (a run's calibrated one when current); say which on stderr."""
+    from nnlab.core.calibration import served_model_path
+    from nnlab.core.evaluation import predict as run_predict
+    from nnlab.core.saving import load_model
+    from nnlab.core.training import enable_compile_cache
     from nnlab.fashion.task import TASK
 
-    x = load_images(images)  # check the images before loading the model
-    described = TASK.describe(run_predict(load_model(model), x, TASK))
-    rows = [{"image": str(path), "class": row["class"], "class_index": row["class_index"],
+    enable_compile_cache()
+    import jax  # noqa: E402  (the backend Keras runs on)
+
+    # Cache even the short compiles: a cold predict is mostly XLA compiling the weight initializers
+    # that loading then overwrites, and the one predict step.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    path, note = served_model_path(model)
+    net = load_model(path)
+    stderr.print(f"model: {path} ({note})")
+    return {"path": path, "predict": lambda x: run_predict(net, x, TASK, batch_size=PREDICT_CHUNK)}
+
+
+def _describe(paths, probabilities):
+    from nnlab.fashion.task import TASK
+
+    return [{"image": str(path), "class": row["class"], "class_index": row["class_index"],
              "probabilities": {name: round(p, 6) for name, p in row["class_probabilities"].items()}}
-            for path, row in zip(images, described)]
-    if as_json:
-        print(json.dumps(rows, indent=2))
+            for path, row in zip(paths, TASK.describe(probabilities))]
+
+
+def _check_csv(out):
+    if Path(out).suffix.lower() != ".csv":
+        raise NnlabError(f"--out must be a .csv file, got {out}.")
+    if not Path(out).resolve().parent.is_dir():
+        raise NnlabError(f"folder {Path(out).parent} does not exist; create it first.")
+
+
+def _write_csv(out, rows):
+    """One line per file: the top class, its probability, all ten probabilities, or the reason it was skipped."""
+    import csv
+    import io
+
+    from nnlab.core.runs import write_text
+    from nnlab.fashion.data import CLASS_NAMES
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["file", "class_index", "class", "probability", *CLASS_NAMES, "error"])
+    for row in rows:
+        if "error" in row:
+            writer.writerow([row["image"], "", "", "", *[""] * len(CLASS_NAMES), row["error"]])
+            continue
+        p = row["probabilities"]
+        writer.writerow([row["image"], row["class_index"], row["class"], p[row["class"]],
+                         *(p[name] for name in CLASS_NAMES), ""])
+    write_text(out, buffer.getvalue())
+
+
+def _print_predictions(rows):
+    from nnlab.fashion.data import CLASS_NAMES
+
+    if len(rows) > 6:  # one row per file
+        table = Table(Column("file", overflow="fold"), "class", "probability")  # long paths wrap, never cut
+        for row in rows:
+            table.add_row(row["image"], row["class"], f"{row['probabilities'][row['class']]:.3f}")
+        console.print(table)
         return
     # One column per image, one row per class: fits a terminal for a handful of photos.
     table = Table("class", *(Path(row["image"]).name for row in rows))

@@ -290,6 +290,29 @@ def calibrated_path(run_dir):
     return path, None
 
 
+def served_model_path(model):
+    """The file to predict with, and a note saying which it is and why.
+
+    A run folder gives its calibrated.keras when it is current, else its best (or final)
+    model; a model file is used as it is.
+
+        >>> served_model_path("runs/seeds-final")
+        (PosixPath('runs/seeds-final/calibrated.keras'), 'calibrated, T = 0.970')
+    """
+    from nnlab.core.saving import resolve_model_path
+
+    if not Path(model).is_dir():
+        return resolve_model_path(model), "as given"
+    path, problem = calibrated_path(model)
+    if path is not None:
+        temperatures = {name: entry.get("temperature") for name, entry in
+                        (read_calibration(model).get("outputs") or {}).items()}
+        return path, "calibrated, " + ", ".join(f"T = {t:.3f}" if len(temperatures) == 1 else f"{n} T = {t:.3f}"
+                                                for n, t in temperatures.items())
+    return resolve_model_path(model), (f"not calibrated: {problem}" if problem else
+                                        f"not calibrated; `nnlab calibrate {model}` calibrates it")
+
+
 def predict_outputs(model, x, task, batch_size=1000):
     from nnlab.core.evaluation import predict
 
@@ -327,8 +350,12 @@ def calibrate(model, task, splits, bins=BINS):
     return calibrated_model(model, temperatures, splits.x_val), report, predicted, targets
 
 
-def calibrate_run(run_dir, splits=None, bins=BINS):
-    """``nnlab calibrate``: calibrated.keras, calibration.json and reliability.png in ``run_dir``; returns the report."""
+def calibrate_run(run_dir, splits=None, bins=BINS, overrides=None):
+    """``nnlab calibrate``: calibrated.keras, calibration.json and reliability.png in ``run_dir``; returns the report.
+
+    ``splits``: the data to use instead of the run's own (as its config loads them);
+    ``overrides``: config settings to change before loading them (e.g. ``{"data_dir": ...}``).
+    """
     from nnlab.core.runs import read_run, versions, write_json
     from nnlab.core.saving import load_model, resolve_model_path, save_model
     from nnlab.core.task import get_task
@@ -339,7 +366,7 @@ def calibrate_run(run_dir, splits=None, bins=BINS):
         raise NnlabError(f"{run_dir} is not a usable run folder ({run['broken']}); calibrate a run made by "
                          "`nnlab train`.")
     task = get_task(run["config"].get("task", "fashion"))
-    config = task.config_from_dict(run["config"])
+    config = task.config_from_dict({**run["config"], **(overrides or {})})
     source = resolve_model_path(run_dir)
     model = load_model(source)
     splits = task.load_data(config) if splits is None else splits

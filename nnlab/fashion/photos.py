@@ -109,7 +109,8 @@ def open_photo(source, name=None, max_pixels=DEFAULT_MAX_PIXELS):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data, formats=FORMATS)
     except Image.DecompressionBombError as error:
-        raise PhotoError(name, "too_many_pixels", f"is refused: {error}") from None
+        raise PhotoError(name, "too_many_pixels", f"is refused as a decompression bomb: {error} (our limit: "
+                                                  f"{max_pixels:,} pixels); nothing was decoded.") from None
     except Exception as error:  # Pillow's plugins raise many kinds on malformed headers
         if type(error).__name__ == "UnidentifiedImageError":
             reason = f"is not a readable image (not {', '.join(FORMATS)})."

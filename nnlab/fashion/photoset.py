@@ -6,6 +6,8 @@
     >>> photos = make_photos(x_test[:100], seed=0)      # [Photo(name="0000.jpg", data=b"...", index=0), ...]
     >>> load_photo(photos[0].data, name=photos[0].name).shape
     (28, 28)
+    >>> through_photos(x_test[:100]).shape             # made into photos and read back: the model's input
+    (100, 28, 28)
 
 Each photo is what a shop's product photo looks like, made from one 28x28 image:
 
@@ -14,7 +16,7 @@ Each photo is what a shop's product photo looks like, made from one 28x28 image:
   with a lighting gradient of up to 2 % each way;
 - off-centre on a canvas 1.3-2x the item's size;
 - Gaussian noise (sigma 2-6 of 255) on every channel;
-- saved as JPEG (quality 80-95), PNG or WebP (quality 85-95), in turn.
+- saved as JPEG (quality 80-95), PNG or WebP (quality 85-95), in turn (fast encoder settings).
 
 Deterministic: photo ``index`` depends only on ``(seed, index)`` and its 28x28 image, so the
 first 100 photos of a set of 1,000 are the photos of a set of 100.
@@ -55,14 +57,16 @@ def make_photo(image, index=0, seed=0):
     item = canvas[top:top + side, left:left + side]
     canvas[top:top + side, left:left + side] = item * (1 - ink) + colour * ink
     # Light falls off across the picture: up to 2 % brighter on one side, 2 % darker on the other.
-    ramp = np.linspace(-1, 1, height)[:, None, None] * rng.uniform(-0.02, 0.02)
-    ramp = ramp + np.linspace(-1, 1, width)[None, :, None] * rng.uniform(-0.02, 0.02)
-    canvas = canvas * (1 + ramp) + rng.normal(0, rng.uniform(2, 6), canvas.shape)
+    ramp = np.linspace(-1, 1, height, dtype=np.float32)[:, None, None] * np.float32(rng.uniform(-0.02, 0.02))
+    ramp = ramp + np.linspace(-1, 1, width, dtype=np.float32)[None, :, None] * np.float32(rng.uniform(-0.02, 0.02))
+    noise = rng.standard_normal(canvas.shape, dtype=np.float32) * np.float32(rng.uniform(2, 6))
+    canvas = canvas * (1 + ramp) + noise
     pixels = Image.fromarray(np.clip(np.rint(canvas), 0, 255).astype(np.uint8), "RGB")
 
     kind, suffix = FORMATS[index % len(FORMATS)]
-    options = {"JPEG": {"quality": int(rng.integers(80, 96))}, "WEBP": {"quality": int(rng.integers(85, 96))},
-               "PNG": {}}[kind]
+    # Fast encoder settings (PNG compress_level 1, WebP method 2): the pixels are what matter here.
+    options = {"JPEG": {"quality": int(rng.integers(80, 96))},
+               "WEBP": {"quality": int(rng.integers(85, 96)), "method": 2}, "PNG": {"compress_level": 1}}[kind]
     buffer = io.BytesIO()
     pixels.save(buffer, format=kind, **options)
     return Photo(f"{index:04d}{suffix}", buffer.getvalue(), index)
@@ -73,12 +77,58 @@ def make_photos(images, seed=0):
     return [make_photo(image, index, seed) for index, image in enumerate(images)]
 
 
+def through_photos(images, seed=0, advance=None):
+    """Each (28, 28) uint8 image made into a photo and read back by ``load_photo``: (N, 28, 28) float32.
+
+    ``advance()`` is called after each photo (a progress bar's).
+    """
+    from nnlab.fashion.photos import load_photo
+
+    out = np.zeros((len(images), 28, 28), np.float32)
+    for index, image in enumerate(images):
+        photo = make_photo(image, index, seed)
+        out[index] = load_photo(photo.data, name=photo.name)
+        if advance is not None:
+            advance()
+    return out
+
+
 def test_split_photos(n=1000, seed=0, data_dir=None):
     """The first ``n`` test images as photos, with their labels and 28x28 originals: ``(photos, y, x)``."""
     from nnlab.fashion.data import load_fashion_mnist
 
     _, (x_test, y_test) = load_fashion_mnist(data_dir)
     return make_photos(x_test[:n], seed), y_test[:n], x_test[:n]
+
+
+# ---------------------------------------------------------------- bad files, to try the error paths
+
+
+def _png_chunk(kind, data):
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def decompression_bomb(width=30000, height=30000):
+    """A real, complete 1-bit PNG of ``width`` x ``height`` white pixels: ~110 KB for 900 million pixels."""
+    import struct
+    import zlib
+
+    row = b"\x00" + b"\xff" * ((width + 7) // 8)  # filter byte "none", then 8 pixels a byte
+    compressor = zlib.compressobj(9)
+    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, grayscale, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", body)
+            + _png_chunk(b"IEND", b""))
+
+
+def bad_files(image=None):
+    """``{file name: bytes}`` of files no photo path can read: empty, truncated JPEG, text, decompression bomb."""
+    photo = make_photo(np.zeros((28, 28), np.uint8) if image is None else image, index=0)  # a JPEG
+    return {"empty.png": b"", "truncated.jpg": photo.data[: len(photo.data) // 2],
+            "notes.png": b"not an image, despite its name\n", "bomb.png": decompression_bomb()}
 
 
 def main(argv=None):

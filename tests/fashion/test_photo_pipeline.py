@@ -6,8 +6,6 @@ longest edge 28), centred on black: columns 7..20, every row.
 """
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from PIL import Image
 
 from nnlab.fashion import photos
 from nnlab.fashion.photos import PhotoError, fashion_input, load_photo
+from nnlab.fashion.photoset import decompression_bomb
 
 W, H = 150, 200  # canvas
 TOP, LEFT, ITEM_H, ITEM_W = 30, 20, 80, 40  # the item, off centre
@@ -170,20 +169,6 @@ def test_a_fashion_mnist_image_passes_unchanged(fashion):
 # ---------------------------------------------------------------- decompression bombs
 
 
-def png_chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def bilevel_png(width, height):
-    """A real, complete 1-bit PNG of ``width`` x ``height`` white pixels, a few hundred KB at most."""
-    row = b"\x00" + b"\xff" * ((width + 7) // 8)  # filter byte + packed bits
-    compressor = zlib.compressobj(9)
-    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, grayscale
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", body)
-            + png_chunk(b"IEND", b""))
-
-
 @pytest.fixture
 def no_decoding(monkeypatch):
     """Fail the test if any image is decoded."""
@@ -196,15 +181,16 @@ def no_decoding(monkeypatch):
 
 
 def test_a_30000_by_30000_png_is_refused_before_decoding(no_decoding):
-    data = bilevel_png(30000, 30000)  # 900 million pixels in ~110 KB
+    data = decompression_bomb(30000, 30000)  # 900 million pixels in ~110 KB, a complete PNG
     assert len(data) < 1_000_000
-    with pytest.raises(PhotoError, match=r"bomb\.png is refused: Image size \(900000000 pixels\) exceeds limit") as error:
+    with pytest.raises(PhotoError, match=r"bomb\.png is refused as a decompression bomb: Image size \(900000000 "
+                                         r"pixels\) exceeds .* \(our limit: 40,000,000 pixels\); nothing was decoded") as error:
         load_photo(data, name="bomb.png")
     assert error.value.kind == "too_many_pixels"
 
 
 def test_the_pixel_limit_is_a_parameter(no_decoding):
-    data = bilevel_png(300, 200)
+    data = decompression_bomb(300, 200)
     with pytest.raises(PhotoError, match=r"small\.png is 300x200 = 60,000 pixels, over the limit of 50,000") as error:
         load_photo(data, name="small.png", max_pixels=50_000)
     assert error.value.kind == "too_many_pixels"
@@ -212,4 +198,4 @@ def test_the_pixel_limit_is_a_parameter(no_decoding):
 
 def test_under_the_limit_a_big_image_loads():
     assert photos.DEFAULT_MAX_PIXELS >= 7680 * 5120  # a 40-megapixel camera
-    assert load_photo(bilevel_png(300, 200), max_pixels=60_000).shape == (28, 28)
+    assert load_photo(decompression_bomb(300, 200), max_pixels=60_000).shape == (28, 28)

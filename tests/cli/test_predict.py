@@ -1,0 +1,161 @@
+"""``nnlab calibrate``, ``nnlab evaluate`` (calibration, --photos) and ``nnlab predict`` on files and folders."""
+
+import csv
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from nnlab.core.calibration import scale_probabilities
+from nnlab.fashion.data import CLASS_NAMES
+from nnlab.fashion.photoset import bad_files, main as write_photos
+
+
+@pytest.fixture
+def run(tiny_run, tmp_path):
+    """A private copy of the session's tiny run at ``runs/tiny`` under the command's working folder."""
+    shutil.copytree(tiny_run.run_dir, tmp_path / "runs" / "tiny")
+    return "runs/tiny"
+
+
+@pytest.fixture
+def photos(tmp_path, capsys):
+    """``photos/``: three product photos (JPEG, PNG, WebP) of the first test images, with labels.csv."""
+    write_photos([str(tmp_path / "photos"), "--n", "3"])
+    capsys.readouterr()
+    return tmp_path / "photos"
+
+
+@pytest.fixture
+def bad(tmp_path):
+    """``bad/``: an empty file, a truncated JPEG, a text file named .png and a 30000x30000 PNG bomb."""
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for name, data in bad_files().items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def one_line(out):
+    return " ".join(out.split())
+
+
+def test_calibrate_writes_the_files_and_prints_before_and_after(run_cli, run, tmp_path):
+    code, out, err = run_cli("calibrate", run)
+    assert code == 0, err
+    for name in ("calibrated.keras", "calibration.json", "reliability.png"):
+        assert (tmp_path / run / name).is_file()
+    report = json.loads((tmp_path / run / "calibration.json").read_text())
+    t = report["outputs"]["class"]["temperature"]
+    text = one_line(out)
+    assert f"class: T = {t:.4f} (fitted on val, 12,000 samples)" in text
+    for row in ("val before", "val after", "test before", "test after"):
+        assert re.search(rf"{row} │ 0\.\d{{4}} │ \d\.\d{{4}} │ \d\.\d{{4}} │ \d+\.\d\d% │", text), row
+    assert "wrote runs/tiny/calibrated.keras, calibration.json and reliability.png (from best.keras)" in text
+
+
+def test_calibrate_a_missing_run(run_cli):
+    code, _, err = run_cli("calibrate", "nope")
+    assert code == 2 and err.startswith("error: no run named 'nope' in runs/")
+
+
+def test_evaluate_before_and_after_calibration(run_cli, run, tmp_path):
+    code, out, _ = run_cli("evaluate", run, "--limit", "300")
+    assert code == 0
+    assert "best.keras │" in out and "calibrated.keras" not in out
+    assert "not calibrated; `nnlab calibrate runs/tiny`" in one_line(out)
+    assert "reliability diagram: runs/tiny/reliability-test.png" in out
+    assert (tmp_path / run / "reliability-test.png").is_file()
+
+    assert run_cli("calibrate", run)[0] == 0
+    code, out, _ = run_cli("evaluate", run, "--limit", "300", "--split", "val")
+    assert code == 0
+    rows = re.findall(r"│ (best\.keras|calibrated\.keras \(T = [\d.]+\)) +│ ([\d.]+) +│ ([\d.]+) +│ ([\d.]+) +│ ([\d.]+)%",
+                      out)
+    assert [row[0][:10] for row in rows] == ["best.keras", "calibrated"]
+    assert rows[0][1] == rows[1][1]  # same accuracy: the temperature never moves the arg-max
+    assert "calibration of class on val (300 samples, 15-bin ECE)" in one_line(out)
+    assert (tmp_path / run / "reliability-val.png").is_file()
+
+
+def test_evaluate_photos_next_to_the_originals(run_cli, run):
+    code, out, _ = run_cli("evaluate", run, "--photos", "--n", "30")
+    assert code == 0
+    text = one_line(out)
+    assert "on the first 30 test images" in text and "28x28 originals" in text and "photos (JPEG, PNG, WebP)" in text
+    match = re.search(r"photo path accuracy ([\d.]+) vs ([\d.]+) on the originals: ([+-][\d.]+) points", text)
+    assert match, text
+    photo, original, gap = map(float, match.groups())
+    assert gap == pytest.approx(100 * (photo - original), abs=0.06)
+    code, _, err = run_cli("evaluate", run, "--photos", "--n", "0")
+    assert code == 2 and "--n must be an integer >= 1, got 0" in err
+
+
+def test_predict_a_folder_to_csv_with_unreadable_files_listed(run_cli, run, photos, bad, tmp_path):
+    code, out, err = run_cli("predict", run, photos, bad, "--out", "predictions.csv")
+    assert code == 0, err  # some files could be predicted
+    rows = list(csv.DictReader(open(tmp_path / "predictions.csv")))
+    assert [row["file"] for row in rows] == [str(photos / n) for n in ("0000.jpg", "0001.png", "0002.webp")] + [
+        str(bad / n) for n in ("bomb.png", "empty.png", "notes.png", "truncated.jpg")]
+    for row in rows[:3]:
+        assert row["error"] == "" and row["class"] == CLASS_NAMES[int(row["class_index"])]
+        assert sum(float(row[name]) for name in CLASS_NAMES) == pytest.approx(1.0, abs=1e-4)
+        assert float(row["probability"]) == max(float(row[name]) for name in CLASS_NAMES)
+    reasons = {row["file"].rsplit("/", 1)[1]: row["error"] for row in rows[3:]}
+    assert reasons["empty.png"] == "is empty (0 bytes)."
+    assert reasons["truncated.jpg"].startswith("is a damaged or truncated image")
+    assert reasons["notes.png"].startswith("is not a readable image")
+    assert reasons["bomb.png"].startswith("is refused as a decompression bomb")
+    assert "wrote 3 predictions to predictions.csv (4 unreadable files listed with their reason)" in one_line(out)
+    for name in reasons:
+        assert re.search(rf"skipped .*{re.escape(name)} ", err)
+    assert "model: runs/tiny/best.keras (not calibrated" in err and "Traceback" not in err
+
+
+def test_predict_uses_the_calibrated_model(run_cli, run, photos, tmp_path):
+    from nnlab.core.saving import load_model
+    from nnlab.fashion.photos import load_photo
+
+    code, out, err = run_cli("predict", run, photos / "0001.png", "--json")
+    uncalibrated = json.loads(out)[0]["probabilities"]
+    assert run_cli("calibrate", run)[0] == 0
+    t = json.loads((tmp_path / run / "calibration.json").read_text())["outputs"]["class"]["temperature"]
+    code, out, err = run_cli("predict", run, photos / "0001.png", "--json")
+    assert code == 0 and f"model: runs/tiny/calibrated.keras (calibrated, T = {t:.3f})" in err
+    (row,) = json.loads(out)
+    assert row["image"] == str(photos / "0001.png")
+    expected = scale_probabilities([[uncalibrated[name] for name in CLASS_NAMES]], t)[0]
+    np.testing.assert_allclose([row["probabilities"][name] for name in CLASS_NAMES], expected, atol=2e-5)
+    best = load_model(tmp_path / run / "best.keras").predict(load_photo(photos / "0001.png")[None], verbose=0)
+    assert row["class_index"] == int(np.argmax(best))
+
+
+def test_predict_prints_one_row_per_file_for_many_files(run_cli, run, tmp_path, capsys):
+    write_photos([str(tmp_path / "many"), "--n", "8"])
+    code, out, _ = run_cli("predict", run, "many")
+    assert code == 0
+    assert len(re.findall(r"many/000\d\.(jpg|png|webp) +│ [\w/ -]+│ 0\.\d{3}", out)) == 8
+
+
+def test_predict_only_bad_files_exits_2_naming_each(run_cli, run, bad):
+    code, out, err = run_cli("predict", run, bad / "empty.png", bad / "bomb.png", bad / "notes.png")
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: none of the 3 files could be read: ")
+    assert "empty.png is empty (0 bytes)." in line and "bomb.png is refused as a decompression bomb" in line
+    assert "notes.png is not a readable image" in line
+
+
+@pytest.mark.parametrize("args, message", [
+    (["predict", "runs/tiny", "photos", "--out", "p.txt"], "--out must be a .csv file, got p.txt"),
+    (["predict", "runs/tiny", "photos", "--out", "nofolder/p.csv"], "folder nofolder does not exist"),
+    (["predict", "runs/tiny", "photos", "--max-pixels", "0"], "--max-pixels must be an integer >= 1, got 0"),
+    (["predict", "runs/tiny", "empty"], "no image files in empty (looked for .png, .jpg"),
+    (["predict", "runs/tiny", "photos/0000.jpg", "--max-pixels", "1000"], "over the limit of 1,000"),
+])
+def test_predict_mistakes(run_cli, run, photos, tmp_path, args, message):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli(*args)
+    assert code == 2 and err.startswith("error: ") and message in one_line(err), err
