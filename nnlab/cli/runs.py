@@ -20,6 +20,10 @@ def _figure(metrics, split):
     return "-" if accuracy is None else f"{accuracy:.4f}"
 
 
+def _seconds(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
 @app.command("list")
 @stoppable
 def runs_list(runs_dir: Path = RunsDir):
@@ -30,15 +34,17 @@ def runs_list(runs_dir: Path = RunsDir):
     if not rows:
         console.print(f"no runs in {runs_dir}/ yet; start one with `nnlab train --preset seeds-final`.")
         return
-    headers = ("run", "status", "model", "epochs", "best", "val_acc", "test_acc", "s/ep")
-    table = Table(*(Column(h, no_wrap=True) for h in headers), box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True, padding=(0, 1))
+    # The run name may wrap; the figures never do (80 columns hold them).
+    columns = [Column("run", overflow="fold"), Column("status", no_wrap=True, min_width=11),
+               Column("model", overflow="fold"), *(Column(h, no_wrap=True, min_width=len(h))
+                                                   for h in ("epochs", "best", "val_acc", "test_acc", "s/ep"))]
+    table = Table(*columns, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
     broken = []
     for run in rows:
         m, c = run["metrics"] or {}, run["config"] or {}
         table.add_row(escape(run["name"]), run["status"], escape(str(c.get("model", "?"))),
                       str(m.get("epochs_run", "-")), str(m.get("best_epoch", "-")), _figure(m, "val"),
-                      _figure(m, "test"), str(m.get("seconds_per_epoch", "-")))
+                      _figure(m, "test"), _seconds(m.get("seconds_per_epoch")))
         if run["broken"]:
             broken.append(f"{run['name']}: {run['broken']}")
     console.print(table)

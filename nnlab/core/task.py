@@ -247,9 +247,12 @@ def get_task(name):
     """The :class:`Task` registered as ``name``, else the one of the package ``nnlab.<name>`` (``task.TASK``)."""
     if name in _REGISTERED:
         return _REGISTERED[name]
-    if not isinstance(name, str) or name not in _task_names():
-        raise NnlabError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}.")
-    return importlib.import_module(f"nnlab.{name}.task").TASK
+    if isinstance(name, str) and name in _task_names():
+        return importlib.import_module(f"nnlab.{name}.task").TASK
+    import_tasks()  # a task package may register variants of its task when imported (e.g. an added head)
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    raise NnlabError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}.")
 
 
 def import_tasks():
