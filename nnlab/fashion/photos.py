@@ -243,9 +243,11 @@ def _centred(gray):
 
 
 def fashion_input(image):
-    """A decoded Pillow image -> (28, 28) uint8, a light item on black, as Fashion-MNIST's recipe makes it."""
+    """A Pillow image -> (28, 28) uint8, a light item on black, as Fashion-MNIST's recipe makes it."""
     from PIL import Image, ImageFilter
 
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        image = _reduce(image)  # as open_photo gives it: 16-bit scaled, palettes and CMYK converted
     rgb, corners = _flatten(image)
     if corners is None:
         corners = _corner_colours(rgb)

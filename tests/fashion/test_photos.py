@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from nnlab.core.errors import NnlabError
-from nnlab.fashion.photos import load_image, load_images
+from nnlab.fashion.photos import PhotoError, find_photos, load_image, load_images, load_photo, load_photos, read_photos
 
 
 def photo(path, item=20, background=245, size=(60, 90)):
@@ -53,3 +53,41 @@ def test_bad_image_files(tmp_path):
         load_image(tmp_path / "missing.jpg")
     with pytest.raises(NnlabError, match=r"missing\.jpg does not exist"):
         load_images([photo(tmp_path / "ok.png"), tmp_path / "missing.jpg"])
+
+
+def test_paths_bytes_and_file_objects_give_the_same_input(tmp_path):
+    path = photo(tmp_path / "bag.png")
+    expected = load_image(path)
+    np.testing.assert_array_equal(load_photo(path.read_bytes(), name="bag.png"), expected)
+    with open(path, "rb") as f:
+        np.testing.assert_array_equal(load_photo(f), expected)
+    assert load_photos([]).shape == (0, 28, 28)
+
+
+def test_each_problem_has_a_kind(tmp_path):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "folder.png").mkdir()
+    cases = {"missing.png": "missing", "empty.jpg": "empty", "folder.png": "not_an_image"}
+    for name, kind in cases.items():
+        with pytest.raises(PhotoError) as error:
+            load_photo(tmp_path / name)
+        assert error.value.kind == kind and error.value.name == str(tmp_path / name)
+    with pytest.raises(PhotoError, match=r"upload is empty \(0 bytes\)"):
+        load_photo(b"")
+
+
+def test_read_photos_goes_on_after_a_bad_file(tmp_path):
+    paths = [photo(tmp_path / "a.png"), tmp_path / "missing.png", photo(tmp_path / "b.jpg")]
+    results = list(read_photos(paths))
+    assert [name for name, _ in results] == [str(p) for p in paths]
+    assert isinstance(results[1][1], PhotoError) and results[1][1].kind == "missing"
+    np.testing.assert_array_equal(results[2][1], load_photo(paths[2]))
+
+
+def test_find_photos_lists_image_files_in_folders_sorted(tmp_path):
+    for name in ("b.JPG", "a.png", "notes.txt", "sub/c.webp", ".hidden/d.png", "sub/.e.png"):
+        (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / name).write_bytes(b"x")
+    found = find_photos([tmp_path / "in", tmp_path / "given.txt"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["in/a.png", "in/b.JPG", "in/sub/c.webp",
+                                                                   "given.txt"]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nnlab.fashion.photos import load_photo
-from nnlab.fashion.photoset import make_photo, make_photos, main
+from nnlab.fashion.photos import PhotoError, load_photo
+from nnlab.fashion.photoset import bad_files, decompression_bomb, main, make_photo, make_photos, through_photos
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +65,25 @@ def test_main_writes_the_files_and_labels(tmp_path, capsys):
     lines = (tmp_path / "photos" / "labels.csv").read_text().splitlines()
     assert lines[0] == "file,class_index,class" and lines[1].startswith("0000.jpg,9,Ankle boot")
     assert "wrote 3 photos" in capsys.readouterr().out
+
+
+def test_through_photos_is_what_the_photo_path_reads(originals):
+    x, _ = originals
+    calls = []
+    got = through_photos(x[:3], seed=2, advance=lambda: calls.append(1))
+    expected = [load_photo(p.data, name=p.name) for p in make_photos(x[:3], seed=2)]
+    np.testing.assert_array_equal(got, np.stack(expected))
+    assert got.dtype == np.float32 and len(calls) == 3
+
+
+def test_bad_files_are_refused_each_for_its_own_reason():
+    kinds = {}
+    for name, data in bad_files().items():
+        with pytest.raises(PhotoError) as error:
+            load_photo(data, name=name)
+        kinds[name] = error.value.kind
+    assert kinds == {"empty.png": "empty", "truncated.jpg": "corrupt", "notes.png": "not_an_image",
+                     "bomb.png": "too_many_pixels"}
+    with Image.open(io.BytesIO(decompression_bomb(40, 30))) as small:  # a real PNG, not only a header
+        small.load()
+        assert small.size == (40, 30) and small.mode == "1" and np.asarray(small).all()
