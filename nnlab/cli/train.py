@@ -266,7 +266,8 @@ def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     rows, failures, served = [], [], {}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=True, disable=len(files) < 2) as progress:
+    watched = len(files) > 1 and stderr.is_terminal  # a bar only where someone sees it move
+    with Progress(*columns, console=stderr, transient=True, disable=not watched) as progress:
         bar = progress.add_task("predicting", total=len(files))
         for start in range(0, len(files), PREDICT_CHUNK):
             good, arrays = [], []
@@ -281,9 +282,10 @@ def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a
                 served = served or _served_model(model, stderr)
                 rows.extend(_describe(good, served["predict"](np.stack(arrays))))
     if not rows:
-        reasons = "; ".join(str(error) for _, error in failures)
-        raise NnlabError(reasons if len(failures) == 1 else f"none of the {len(failures)} files could be read: "
-                                                             f"{reasons}")
+        if len(failures) == 1:
+            raise NnlabError(str(failures[0][1]))
+        reasons = "; ".join(str(error).rstrip(".") for _, error in failures)
+        raise NnlabError(f"none of the {len(failures)} files could be read: {reasons}.")
     for _, error in failures:
         stderr.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
     rows += [{"image": str(path), "error": error.reason} for path, error in failures]

@@ -42,6 +42,7 @@ is decoded.
 """
 
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -108,9 +109,11 @@ def open_photo(source, name=None, max_pixels=DEFAULT_MAX_PIXELS):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data, formats=FORMATS)
-    except Image.DecompressionBombError as error:
-        raise PhotoError(name, "too_many_pixels", f"is refused as a decompression bomb: {error} (our limit: "
-                                                  f"{max_pixels:,} pixels); nothing was decoded.") from None
+    except Image.DecompressionBombError as error:  # over twice Pillow's own limit: refused by Image.open
+        pixels = re.search(r"\((\d+) pixels\)", str(error))
+        size = f"has {int(pixels.group(1)):,} pixels" if pixels else "has too many pixels"
+        raise PhotoError(name, "too_many_pixels", f"{size}, over the limit of {max_pixels:,}: refused as a "
+                                                  "possible decompression bomb; nothing was decoded.") from None
     except Exception as error:  # Pillow's plugins raise many kinds on malformed headers
         if type(error).__name__ == "UnidentifiedImageError":
             reason = f"is not a readable image (not {', '.join(FORMATS)})."
@@ -120,8 +123,9 @@ def open_photo(source, name=None, max_pixels=DEFAULT_MAX_PIXELS):
         width, height = image.size
         if width * height > max_pixels:
             raise PhotoError(name, "too_many_pixels",
-                             f"is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,} "
-                             "(a decompression bomb, or a photo to shrink first); nothing was decoded.")
+                             f"is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,}: "
+                             "refused as a possible decompression bomb (shrink a real photo first); "
+                             "nothing was decoded.")
         try:
             image.draft(None, (WORK_SIZE, WORK_SIZE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale; others: no-op
             image.load()
