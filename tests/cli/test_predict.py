@@ -144,7 +144,7 @@ def test_predict_only_bad_files_exits_2_naming_each(run_cli, run, bad):
     assert code == 2 and out == ""
     (line,) = err.strip().splitlines()
     assert line.startswith("error: none of the 3 files could be read: ")
-    assert "empty.png is empty (0 bytes)." in line and "bomb.png has 900,000,000 pixels" in line
+    assert "empty.png is empty (0 bytes);" in line and "bomb.png has 900,000,000 pixels" in line
     assert "notes.png is not a readable image" in line
 
 
