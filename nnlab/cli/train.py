@@ -154,6 +154,7 @@ def evaluate(model: Path = typer.Argument(..., help="A .keras/.h5 model file or 
     """
     from nnlab.core.config import at_least
     from nnlab.core.evaluation import argmax_accuracy, evaluate as run_evaluate
+    from nnlab.core.task import num_samples
 
     if split not in ("val", "test"):
         raise NnlabError(f"--split must be val or test, got {split!r}.")
@@ -165,7 +166,7 @@ def evaluate(model: Path = typer.Argument(..., help="A .keras/.h5 model file or 
     results = run_evaluate(loaded, x, y, task)
     figures = ", ".join(f"{name} {value:.4f}" for name, value in results.items())
     extra = f" (predict+argmax {argmax_accuracy(loaded, x, y, task):.4f})" if not task.multi_output else ""
-    console.print(f"{path} on {split} ({len(y):,} samples): {figures}{extra}")
+    console.print(f"{path} on {split} ({num_samples(y):,} samples): {figures}{extra}")  # y: array or dict
     _evaluate_calibration(model, task, path, loaded, x, y, split)
 
 

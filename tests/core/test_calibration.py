@@ -237,3 +237,34 @@ def test_a_run_without_validation_cannot_be_calibrated(run_copy, small_splits):
 
     with pytest.raises(NnlabError, match="fits the temperature on the validation split.*has none"):
         calibration.calibrate_run(run_copy, splits=replace(small_splits, x_val=None, y_val=None))
+
+
+def test_calibrate_any_task_with_one_hot_targets_and_several_outputs():
+    from nnlab.core.task import Output, Splits, Task
+
+    class TwoHeads(Task):
+        name = "two_heads"
+        outputs = (Output("score", "mean_squared_error", ("mae",)),
+                   Output("group", "categorical_crossentropy", ("accuracy",), labels=("a", "b", "c")))
+
+    inputs = {"a": keras.Input((3,), name="a"), "b": keras.Input((2,), name="b")}
+    features = keras.layers.Concatenate()([inputs["a"], inputs["b"]])
+    model = keras.Model(inputs, [keras.layers.Dense(1, activation="sigmoid", name="score")(features),
+                                 keras.layers.Dense(3, activation="softmax", name="group")(features)])
+    rng = np.random.default_rng(6)
+
+    def split(n):
+        x = {"a": rng.normal(size=(n, 3)).astype("float32"), "b": rng.normal(size=(n, 2)).astype("float32")}
+        return x, {"score": rng.random((n, 1)).astype("float32"), "group": np.eye(3)[rng.integers(0, 3, n)]}
+
+    (x_val, y_val), (x_test, y_test) = split(200), split(100)
+    calibrated, report, predicted, targets = calibration.calibrate(
+        model, TwoHeads(), Splits(None, None, x_val, y_val, x_test, y_test))
+    assert list(report["outputs"]) == ["group"]  # the value output has no labels: not calibrated
+    entry = report["outputs"]["group"]
+    assert entry["val"]["samples"] == 200 and entry["test"]["samples"] == 100
+    assert entry["val"]["after"]["nll"] <= entry["val"]["before"]["nll"] + 1e-9
+    score, group = calibrated.predict(x_test, verbose=0)
+    np.testing.assert_allclose(score, predicted["test"]["score"], atol=1e-6)
+    np.testing.assert_allclose(group, scale_probabilities(predicted["test"]["group"], entry["temperature"]),
+                               atol=2e-6)
