@@ -1,6 +1,13 @@
 """``nnlab serve``: the HTTP service (nnlab/serving), with uvicorn.
 
+    nnlab serve                                  # the best calibrated fashion run in runs/; page at /
+    nnlab serve --model runs/<fashion run>       # POST /v1/predict, /v1/bag; GET /v1/model; docs at /docs
     nnlab serve --tickets runs/<ticket run>      # POST /v1/tickets/triage, page at /tickets
+    nnlab serve --workers 2 --port 8080          # two processes, each with its own model and batcher
+
+Without ``--model`` the server takes the fashion run in ``--runs-dir`` with the best validation
+accuracy among the calibrated ones (`nnlab calibrate RUN`), else among all, and says which.
+It binds 127.0.0.1 (this machine only) unless ``--host`` says otherwise.
 """
 
 from pathlib import Path
@@ -12,22 +19,110 @@ from nnlab.cli.common import console
 from nnlab.core.errors import NnlabError
 
 
-def serve(tickets: Optional[Path] = typer.Option(None, help="A ticket run folder (or its served.keras) to serve."),
-          host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+def best_fashion_run(runs_dir):
+    """``(run folder, calibrated, val accuracy)`` of the fashion run to serve, or None.
+
+    Among the runs whose served model has a validation accuracy: the best calibrated one,
+    else the best of all (calibrated means a current calibrated.keras, see nnlab.core.calibration).
+    """
+    from nnlab.core.calibration import calibrated_path, read_calibration
+    from nnlab.core.runs import list_runs
+    from nnlab.core.saving import resolve_model_path
+    from nnlab.serving.fashion import served_metrics
+
+    candidates = []
+    for run in list_runs(runs_dir):
+        if run["broken"] or (run["config"] or {}).get("task", "fashion") != "fashion":
+            continue
+        try:
+            source = resolve_model_path(run["path"])
+        except NnlabError:
+            continue  # no model file (yet)
+        calibrated = calibrated_path(run["path"])[0] is not None
+        if calibrated:
+            entry = next(iter((read_calibration(run["path"]).get("outputs") or {}).values()), {})
+            accuracy = ((entry.get("val") or {}).get("after") or {}).get("accuracy")
+        else:
+            accuracy = ((served_metrics(run["metrics"] or {}, source.name) or {}).get("val") or {}).get("accuracy")
+        if isinstance(accuracy, (int, float)):
+            candidates.append((calibrated, accuracy, Path(run["path"])))
+    if not candidates:
+        return None
+    calibrated, accuracy, path = max(candidates, key=lambda c: (c[0], c[1]))
+    return path, calibrated, accuracy
+
+
+def _pick_model(runs_dir, tickets):
+    """The fashion run to serve when --model was not given (saying which and why), or None (tickets only)."""
+    found = best_fashion_run(runs_dir)
+    if found is None:
+        if tickets is not None:
+            console.print(f"no fashion run in {runs_dir}/: serving ticket triage only.")
+            return None
+        console.print(f"no fashion run in {runs_dir}/ to serve. Make one, then serve it:\n"
+                      "    nnlab train --preset cnn          # about 3 minutes on 2 CPU cores\n"
+                      "    nnlab calibrate RUN               # RUN: the run folder it printed")
+        raise NnlabError(f"nothing to serve: no fashion run in {runs_dir}/; train one (`nnlab train --preset cnn`) "
+                         "and calibrate it (`nnlab calibrate RUN`), or pass --model RUN_OR_FILE.")
+    path, calibrated, accuracy = found
+    if calibrated:
+        console.print(f"model: {path}, the best calibrated fashion run in {runs_dir}/ "
+                      f"(val accuracy {accuracy:.4f})")
+    else:
+        console.print(f"model: {path}, the best fashion run in {runs_dir}/ (val accuracy {accuracy:.4f}); "
+                      f"[yellow]none is calibrated[/]: its probabilities are the raw softmax. "
+                      f"`nnlab calibrate {path}` calibrates it.")
+    return str(path)
+
+
+def serve(model: Optional[Path] = typer.Option(None, "--model", help="A fashion run folder (its calibrated model "
+                                                                      "when it has one) or a .keras/.h5 file. "
+                                                                      "Default: the best run in --runs-dir."),
+          tickets: Optional[Path] = typer.Option(None, help="A ticket run folder (or its served.keras) to serve."),
+          host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every network)."),
           port: int = typer.Option(8000, help="Port to listen on."),
+          workers: int = typer.Option(1, help="Server processes, each with its own copy of the models."),
+          runs_dir: Path = typer.Option(Path("runs"), help="Where to look for a fashion run without --model."),
+          max_file_bytes: int = typer.Option(10_000_000, help="Bytes per uploaded image at most (10 MB)."),
+          max_files: int = typer.Option(64, help="Images per request at most."),
+          max_pixels: int = typer.Option(40_000_000, help="Pixels per image at most (width x height, read "
+                                                          "from the header: bombs are refused undecoded)."),
+          max_batch: int = typer.Option(64, help="Images per model call when requests are batched together."),
+          max_wait_ms: float = typer.Option(1.0, help="How long a batch waits for more requests, in ms."),
           max_tickets: int = typer.Option(1000, help="Tickets per request at most.")):
     """Serve the models over HTTP (JSON API, and pages to try them); Ctrl-C stops."""
+    import dataclasses
+    import os
+
     import uvicorn
 
+    from nnlab.core.calibration import served_model_path
     from nnlab.core.config import at_least
-    from nnlab.serving.app import create_app
+    from nnlab.serving.app import SETTINGS_VARIABLE, create_app, settings_to_environment
     from nnlab.serving.settings import Settings
 
-    at_least("--max-tickets", max_tickets, 1)
+    at_least("--workers", workers, 1)
     if not 0 < port < 65536:
         raise NnlabError(f"--port must be in 1..65535, got {port}.")
-    if tickets is None:
-        raise NnlabError("nothing to serve: pass --tickets RUN (a run folder of `nnlab tickets train`).")
-    app = create_app(Settings(tickets_model=str(tickets), max_tickets=max_tickets))
-    console.print(f"serving {tickets} at http://{host}:{port}/tickets (API: POST /v1/tickets/triage, docs: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    settings = Settings(tickets_model=str(tickets) if tickets else None, max_tickets=max_tickets,
+                        fashion_model=str(model) if model else None, max_file_bytes=max_file_bytes,
+                        max_files=max_files, max_pixels=max_pixels, max_batch=max_batch,
+                        max_wait_ms=max_wait_ms).validate()
+    if model is None:
+        settings = dataclasses.replace(settings, fashion_model=_pick_model(runs_dir, tickets))
+    url = f"http://{host}:{port}"
+    pages = ([f"{url}/ (lucky bag; API: POST /v1/predict, /v1/bag)"] if settings.fashion_model else []) + \
+            ([f"{url}/tickets (API: POST /v1/tickets/triage)"] if settings.tickets_model else [])
+    if workers == 1:
+        app = create_app(settings)  # loads the models now: a bad file fails here, before the port is taken
+        if app.state.fashion is not None:
+            console.print(f"serving {app.state.fashion.path} ({app.state.fashion.note})")
+        console.print(f"at {' and '.join(pages)}; docs: {url}/docs")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    if settings.fashion_model:  # a missing model fails here, once, not in every worker
+        console.print("serving {} ({})".format(*served_model_path(settings.fashion_model)))
+    os.environ[SETTINGS_VARIABLE] = settings_to_environment(settings)
+    console.print(f"{workers} workers at {' and '.join(pages)}; docs: {url}/docs")
+    uvicorn.run("nnlab.serving.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")

@@ -2,33 +2,68 @@
 
     >>> from nnlab.serving.app import create_app
     >>> from nnlab.serving.settings import Settings
-    >>> app = create_app(Settings(tickets_model="runs/tickets-demo"))   # loads the model now
-    >>> # uvicorn.run(app)  -- or `nnlab serve --tickets runs/tickets-demo`
+    >>> app = create_app(Settings(fashion_model="runs/seeds-final"))   # loads the model now
+    >>> # uvicorn.run(app)  -- or `nnlab serve --model runs/seeds-final`
 
 Models are loaded when the app is created, so a bad path fails at start-up, not on
 the first request. Endpoints get the settings and models through FastAPI
 dependencies (``request.app.state``), so tests build an app with their own settings.
+On shutdown (the app's lifespan) the fashion batcher's worker thread is stopped.
+
+``app_from_environment`` is the same factory for ``uvicorn --factory`` and for
+``nnlab serve --workers N`` (each worker process builds its own app from the settings
+that ``nnlab serve`` puts in ``$NNLAB_SERVE_SETTINGS`` as JSON).
 """
 
 import nnlab  # noqa: F401  picks the Keras backend before anything imports keras
 
+import contextlib
+import dataclasses
+import json
+import os
+
 from fastapi import FastAPI
 
-from nnlab.serving import tickets
+from nnlab.serving import fashion, tickets
 from nnlab.serving.settings import Settings
+
+SETTINGS_VARIABLE = "NNLAB_SERVE_SETTINGS"
 
 
 def create_app(settings=None):
     """A FastAPI app serving what ``settings`` names (default: nothing loaded, every model endpoint 503)."""
-    settings = settings or Settings()
-    app = FastAPI(title="nnlab", version=nnlab.__version__,
-                  description="Ticket triage (and, next, the lucky-bag fashion classifier).")
+    settings = (settings or Settings()).validate()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        if app.state.fashion is not None:
+            app.state.fashion.close()
+
+    app = FastAPI(title="nnlab", version=nnlab.__version__, lifespan=lifespan,
+                  description="The lucky-bag fashion classifier (product photos in, calibrated class probabilities "
+                              "out; page at /) and ticket triage (page at /tickets).")
     app.state.settings = settings
     tickets.install(app, settings)
+    fashion.install(app, settings)
 
     @app.get("/healthz", tags=["service"])
     def health():
-        """Liveness and which models are loaded."""
-        return {"status": "ok", "models": {"tickets": app.state.tickets is not None}}
+        """Liveness and which models are loaded (``tickets`` always listed; ``fashion`` once loaded)."""
+        models = {"tickets": app.state.tickets is not None}
+        if app.state.fashion is not None:
+            models["fashion"] = True
+        return {"status": "ok", "models": models}
 
     return app
+
+
+def settings_to_environment(settings):
+    """The JSON that ``app_from_environment`` reads back (for worker processes)."""
+    return json.dumps(dataclasses.asdict(settings))
+
+
+def app_from_environment():
+    """``create_app`` with the Settings in ``$NNLAB_SERVE_SETTINGS`` (JSON), or the defaults."""
+    text = os.environ.get(SETTINGS_VARIABLE)
+    return create_app(Settings(**json.loads(text)) if text else Settings())

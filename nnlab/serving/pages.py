@@ -1,4 +1,12 @@
-"""The HTML pages the server shows. Self-contained: inline style and script, no CDN, works offline."""
+"""The HTML pages the server shows. Self-contained: inline style and script, no CDN, works offline.
+
+    TICKETS_PAGE   /tickets: try one ticket (below)
+    BAG_PAGE       /: the lucky bag, from static/bag.html (package data, see pyproject.toml)
+"""
+
+from importlib import resources
+
+BAG_PAGE = resources.files("nnlab.serving").joinpath("static", "bag.html").read_text(encoding="utf-8")
 
 TICKETS_PAGE = """<!doctype html>
 <html lang="en">

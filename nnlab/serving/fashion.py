@@ -1,0 +1,330 @@
+"""The lucky-bag classifier over HTTP: ``POST /v1/predict``, ``POST /v1/bag``, ``GET /v1/model`` and the page ``/``.
+
+    curl -s localhost:8000/v1/predict -F files=@shoe.jpg -F files=@bag.png
+    {"calibrated": true, "items": [{"file": "shoe.jpg", "class": "Sneaker", "class_index": 7,
+                                    "probability": 0.93, "probabilities": {"T-shirt/top": 0.0, ...}}, ...]}
+    curl -s localhost:8000/v1/bag -F files=@shoe.jpg -F files=@bag.png
+    {..., "items": [...], "expected_counts": {"Sneaker": 0.95, ...}, "at_least_one": {"Sneaker": 0.94, ...}}
+
+Images go as ``multipart/form-data``, any field name, one or more files (PNG, JPEG, WebP,
+GIF, BMP, TIFF); each becomes a Fashion-MNIST-like input through ``nnlab.fashion.photos``.
+The probabilities are the calibrated model's when the run has one (``/v1/model`` says).
+
+A request with an unusable file is refused as a whole (a bag with a file missing would give a
+wrong summary) with a JSON ``detail``: ``message`` (names the file and the reason) and
+``errors``, one per bad file: ``index``, ``file``, ``kind``, ``reason``, ``status``.
+The status is the first bad file's:
+
+    400  empty (0 bytes); damaged or truncated image (a format we read, with bad bytes)
+    413  over max_file_bytes (10 MB); over max_pixels (a decompression bomb: refused from the
+         header, before decoding); more than max_files (64) files; a body over all of those
+    415  not an image we read (text, PDF, ...); a body that is not multipart/form-data
+    422  a multipart body with no file in it
+"""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from nnlab.core.errors import NnlabError
+from nnlab.serving.pages import BAG_PAGE
+
+router = APIRouter(tags=["fashion"])
+log = logging.getLogger("nnlab.serving")
+
+STATUS = {"empty": 400, "corrupt": 400, "missing": 400, "too_large": 413, "too_many_pixels": 413,
+          "not_an_image": 415}
+NAME_CHARS = 200  # longer client file names are cut in answers
+BODY_SLACK = 16_384  # multipart headers per file, on top of its bytes
+
+
+# ---------------------------------------------------------------- the model
+
+
+class FashionService:
+    """The served model (a run's calibrated.keras when current), its run's figures and the micro-batcher."""
+
+    def __init__(self, model, settings):
+        from nnlab.core.calibration import served_model_path
+        from nnlab.core.saving import load_model
+        from nnlab.core.training import enable_compile_cache
+        from nnlab.serving.batching import MicroBatcher
+
+        enable_compile_cache()
+        import jax  # noqa: E402  (the backend Keras runs on)
+
+        # Cache even the short compiles (as `nnlab predict` does): a restart then skips the warm-up's XLA work.
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        self.path, self.note = served_model_path(model)
+        self.run_dir = _run_dir(model)
+        self.model = load_model(self.path, compile=False)
+        for size in _sizes(settings.max_batch):  # XLA compiles each padded batch shape now, not on a request
+            probabilities = self.predict(np.zeros((size, 28, 28), np.float32))
+        if probabilities.shape[1:] != (10,):
+            raise NnlabError(f"{self.path} outputs shape {probabilities.shape[1:]}, not the 10 Fashion-MNIST class "
+                             "probabilities; serve a fashion run (`nnlab train`) or its model file.")
+        self.batcher = MicroBatcher(self.predict, settings.max_batch, settings.max_wait_ms, name="fashion-batcher")
+        self._info = self._describe(settings)
+        self.calibrated = self._info["calibrated"]
+
+    def predict(self, x):
+        """(n, 28, 28) float32 -> (n, 10) probabilities; the batch padded to a power of two (few XLA shapes)."""
+        from nnlab.fashion.task import TASK
+
+        n = len(x)
+        size = 1 << (n - 1).bit_length()
+        if size != n:
+            x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), x.dtype)])
+        return np.asarray(self.model.predict_on_batch(TASK.adapt_inputs(self.model, x)))[:n]
+
+    def info(self):
+        return {**self._info, "batching": self.batcher.stats()}
+
+    def _describe(self, settings):
+        """What GET /v1/model answers: run, calibration, metrics, classes, input shape, limits, versions."""
+        from nnlab.core.calibration import CALIBRATED_FILE, read_calibration
+        from nnlab.core.runs import read_run, versions
+        from nnlab.fashion.data import CLASS_NAMES, IMAGE_SHAPE
+
+        run = read_run(self.run_dir) if self.run_dir else None
+        metrics = (run or {}).get("metrics") or {}
+        calibration = read_calibration(self.run_dir) if self.run_dir and self.path.name == CALIBRATED_FILE else None
+        entry = next(iter(((calibration or {}).get("outputs") or {}).values()), None)
+        source = (calibration or {}).get("source_model", self.path.name)
+        return {
+            "task": "fashion", "run": run["name"] if run else None, "run_path": str(self.run_dir or "") or None,
+            "model_file": str(self.path), "model": self.note, "calibrated": entry is not None,
+            "temperature": entry["temperature"] if entry else None,
+            "ece": {split: entry[split]["after"]["ece"] for split in ("val", "test")} if entry else None,
+            "calibration": ({split: entry[split] for split in ("val", "test")} | {"bins": calibration.get("bins")}
+                            if entry else None),
+            "metrics": served_metrics(metrics, source), "classes": list(CLASS_NAMES),
+            "input_shape": list(IMAGE_SHAPE), "input": "images (PNG, JPEG, WebP, GIF, BMP, TIFF) made Fashion-MNIST-"
+                                                      "like by the dataset paper's recipe",
+            "limits": {"max_file_bytes": settings.max_file_bytes, "max_files": settings.max_files,
+                       "max_pixels": settings.max_pixels},
+            "versions": {"serving": versions(), "trained": metrics.get("versions")},
+        }
+
+    def close(self):
+        self.batcher.close()
+
+
+def _sizes(max_batch):
+    """The padded batch sizes up to max_batch: 1, 2, 4, ..."""
+    return [1 << k for k in range(max(max_batch - 1, 0).bit_length() + 1)]
+
+
+def _run_dir(model):
+    """The run folder of a model given as a run folder or as a file inside one (with its config.json); else None."""
+    path = Path(model)
+    folder = path if path.is_dir() else path.parent
+    return folder if (folder / "config.json").is_file() else None
+
+
+def served_metrics(metrics, source):
+    """Val/test loss and accuracy of the model file ``source`` (best.keras or final.keras) from metrics.json."""
+    best = metrics.get("best_checkpoint") or {}
+    figures = best if best.get("file") == source and "test" in best else metrics
+    return {split: figures[split] for split in ("val", "test") if isinstance(figures.get(split), dict)} or None
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def upload_error(errors, count):
+    """An HTTPException for bad files: the first one's status, a message naming each file, and the list."""
+    if len(errors) == 1:
+        message = errors[0]["message"]
+    else:
+        message = f"{len(errors)} of {count} files cannot be used: " + "; ".join(e["message"] for e in errors)
+    return HTTPException(status_code=errors[0]["status"], detail={"message": message, "errors": errors})
+
+
+def request_error(status, message):
+    return HTTPException(status_code=status, detail={"message": message, "errors": []})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _limited(receive, limit):
+    """An ASGI receive that raises _BodyTooLarge once the body passes ``limit`` bytes (also without Content-Length)."""
+    seen = 0
+
+    async def receive_limited():
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise _BodyTooLarge
+        return message
+
+    return receive_limited
+
+
+async def read_uploads(request, settings):
+    """``[(file name, bytes)]`` of the request's files; HTTPException (413/415/422/400) for a bad request."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise request_error(415, "send the images as multipart/form-data (e.g. `curl -F files=@photo.jpg`), "
+                                 f"got content-type {content_type or 'none'!r}.")
+    limit = settings.max_files * (settings.max_file_bytes + BODY_SLACK)
+    too_large = (f"the request body is over {limit:,} bytes, the most that {settings.max_files} files of "
+                 f"{settings.max_file_bytes:,} bytes take; send fewer or smaller files.")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise request_error(413, too_large)
+    body = Request(request.scope, receive=_limited(request.receive, limit))
+    try:
+        form = await body.form(max_files=4 * settings.max_files, max_fields=4 * settings.max_files)
+    except _BodyTooLarge:
+        raise request_error(413, too_large) from None
+    except StarletteHTTPException as error:  # python-multipart's complaints, as Starlette words them
+        if "too many files" in str(error.detail).lower():
+            raise request_error(413, f"more than {4 * settings.max_files} files, over the limit of "
+                                     f"{settings.max_files} per request; send them in several requests.") from None
+        raise request_error(400, f"the multipart body cannot be read: {error.detail}") from None
+    try:
+        uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+        if not uploads:
+            raise request_error(422, "the request has no file; send one or more images as multipart/form-data "
+                                     "file fields (e.g. `curl -F files=@photo.jpg`).")
+        if len(uploads) > settings.max_files:
+            raise request_error(413, f"{len(uploads)} files, over the limit of {settings.max_files} per request; "
+                                     "send them in several requests.")
+        files, errors = [], []
+        for index, upload in enumerate(uploads):
+            name = (upload.filename or f"file {index + 1}")[:NAME_CHARS]
+            if upload.size is not None and upload.size > settings.max_file_bytes:
+                reason = (f"is {upload.size:,} bytes, over the limit of {settings.max_file_bytes:,} bytes per file; "
+                          "send a smaller photo.")
+                errors.append(_error(index, name, "too_large", reason))
+                continue
+            files.append((index, name, await upload.read()))
+    finally:
+        await form.close()
+    return files, errors
+
+
+def _error(index, name, kind, reason):
+    return {"index": index, "file": name, "kind": kind, "reason": reason, "status": STATUS[kind],
+            "message": f"{name} {reason}"}
+
+
+def decode(files, max_pixels):
+    """(index, name, bytes) -> ``(arrays (28, 28) of the good files, errors of the bad ones)``; runs in a thread."""
+    from nnlab.fashion.photos import PhotoError, load_photo
+
+    arrays, errors = [], []
+    for index, name, data in files:
+        try:
+            arrays.append(load_photo(data, name=name, max_pixels=max_pixels))
+        except PhotoError as error:
+            errors.append(_error(index, name, error.kind if error.kind in STATUS else "corrupt", error.reason))
+        except Exception as error:  # a decoder bug must not become a 500 for the client; it is logged
+            log.exception("decoding %r failed", name)
+            errors.append(_error(index, name, "corrupt", f"cannot be decoded ({type(error).__name__}: {error})."))
+    return arrays, errors
+
+
+async def classify(request, service, settings):
+    """``(names, probabilities (n, 10))`` of the request's images, or an HTTPException naming the bad files."""
+    files, too_large = await read_uploads(request, settings)
+    arrays, unreadable = await run_in_threadpool(decode, files, settings.max_pixels)
+    if too_large or unreadable:
+        raise upload_error(sorted(too_large + unreadable, key=lambda e: e["index"]), len(files) + len(too_large))
+    return [name for _, name, _ in files], await service.batcher.submit(np.stack(arrays))
+
+
+def items(names, probabilities):
+    """One answer per image: file name, top class (name and index), its probability, all ten by class name."""
+    from nnlab.fashion.task import TASK
+
+    return [{"file": name, "class": row["class"], "class_index": row["class_index"],
+             "probability": round(float(p[row["class_index"]]), 6),
+             "probabilities": {label: round(value, 6) for label, value in row["class_probabilities"].items()}}
+            for name, p, row in zip(names, probabilities, TASK.describe(probabilities))]
+
+
+def bag_summary(probabilities, classes):
+    """Expected count of each class (sum of p) and P(at least one) = 1 - prod(1 - p), per class.
+
+        >>> bag_summary(np.array([[0.5, 0.5], [0.5, 0.5]]), ["a", "b"])
+        ({'a': 1.0, 'b': 1.0}, {'a': 0.75, 'b': 0.75})
+    """
+    p = np.asarray(probabilities, np.float64)  # (n, classes)
+    expected = p.sum(axis=0)
+    with np.errstate(divide="ignore"):  # p == 1: log(0) = -inf, and exp(-inf) = 0 as it should
+        at_least_one = -np.expm1(np.log1p(-np.clip(p, 0.0, 1.0)).sum(axis=0))
+    return ({c: round(float(v), 6) for c, v in zip(classes, expected)},
+            {c: round(float(v), 6) for c, v in zip(classes, at_least_one)})
+
+
+# ---------------------------------------------------------------- endpoints
+
+_MULTIPART = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["files"],
+    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                             "description": "one or more images (any field name is accepted)"}}}}}}}
+_ERRORS = {status: {"description": text} for status, text in (
+    (400, "an empty or damaged file"), (413, "a file, an image or the request over a limit"),
+    (415, "a file that is not an image, or a body that is not multipart"), (422, "no file in the request"),
+    (503, "no fashion model loaded"))}
+
+
+def fashion_service(request: Request):
+    service = request.app.state.fashion
+    if service is None:
+        raise HTTPException(status_code=503, detail="no fashion model is loaded; start the server with "
+                                                    "`nnlab serve --model RUN` (a run of `nnlab train`).")
+    return service
+
+
+def settings(request: Request):
+    return request.app.state.settings
+
+
+@router.post("/v1/predict", openapi_extra=_MULTIPART, responses=_ERRORS)
+async def predict(request: Request, service: FashionService = Depends(fashion_service), config=Depends(settings)):
+    """Class and the ten (calibrated) class probabilities of each uploaded image, in upload order."""
+    names, probabilities = await classify(request, service, config)
+    return {"calibrated": service.calibrated, "items": items(names, probabilities)}
+
+
+@router.post("/v1/bag", openapi_extra=_MULTIPART, responses=_ERRORS)
+async def bag(request: Request, service: FashionService = Depends(fashion_service), config=Depends(settings)):
+    """The items of one lucky bag: each item's prediction, the expected count of each class and, per class,
+    the probability that the bag holds at least one (1 - prod(1 - p_i), the items taken as independent)."""
+    from nnlab.fashion.data import CLASS_NAMES
+
+    names, probabilities = await classify(request, service, config)
+    expected, at_least_one = bag_summary(probabilities, CLASS_NAMES)
+    return {"calibrated": service.calibrated, "count": len(names), "items": items(names, probabilities),
+            "expected_counts": expected, "at_least_one": at_least_one}
+
+
+@router.get("/v1/model", responses={503: _ERRORS[503]})
+def model_info(service: FashionService = Depends(fashion_service)):
+    """The served model: run, calibration (temperature, ECE), val/test metrics, classes, input shape, limits,
+    versions, and the batching so far."""
+    return service.info()
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def page():
+    """The lucky-bag page: pick or drop photos, see each item's class and the bag summary (offline)."""
+    return BAG_PAGE
+
+
+def install(app, settings):
+    """Load the fashion model named by ``settings`` (if any) and add this router to ``app``."""
+    app.state.fashion = FashionService(settings.fashion_model, settings) if settings.fashion_model else None
+    app.include_router(router)
