@@ -92,6 +92,44 @@ def compile_model(model, task, config, steps_per_epoch=None):
     return model
 
 
+def scan_batches(model, batch_size):
+    """Make ``model.fit`` run each batch it is given as consecutive batches of ``batch_size`` in one XLA call.
+
+    On the JAX backend, Keras calls one compiled train step per batch, and at the
+    seeds' batch 32 the Python round trip (slicing, ``device_put``, dispatch of ~20
+    state arrays) costs more than the arithmetic. After this, ``fit(batch_size=k *
+    batch_size)`` hands over k batches at a time and Keras' own ``train_step`` runs
+    over them in a ``jax.lax.scan``: the same updates on the same batches in the same
+    order (Keras slices its shuffled permutation into batches, so the k slices of a
+    large batch are the small batches), hence the same history; callbacks see one
+    batch per call. A remainder that is not a whole batch is one last step of its own.
+    Returns the model; other backends are left as they are.
+    """
+    if keras.backend.backend() != "jax":
+        return model
+    import jax
+
+    step = type(model).train_step  # Keras' step for one batch
+
+    def train_step(state, data):
+        x, y, weights = keras.utils.unpack_x_y_sample_weight(data)
+        batch = tuple(part for part in (x, y, weights) if part is not None)
+        size = keras.tree.flatten(x)[0].shape[0]
+        whole = size // batch_size * batch_size
+        logs = None
+        if whole:  # (k * batch_size, ...) -> (k, batch_size, ...), scanned along the first axis
+            stacked = keras.tree.map_structure(
+                lambda a: a[:whole].reshape((whole // batch_size, batch_size, *a.shape[1:])), batch)
+            state, logs = jax.lax.scan(lambda carry, b: step(model, carry, b)[::-1], state, stacked)
+            logs = keras.tree.map_structure(lambda v: v[-1], logs)  # metrics after the last batch
+        if whole < size:
+            logs, state = step(model, state, keras.tree.map_structure(lambda a: a[whole:], batch))
+        return logs, state
+
+    model.train_step = train_step
+    return model
+
+
 def make_callbacks(config, run_dir, state=None):
     """Keras' ModelCheckpoint (to a temporary file) and EarlyStopping as the config asks.
 
@@ -193,6 +231,10 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
     meta, arrays = state or ({}, {})
     steps_per_epoch = math.ceil(num_samples(splits.x_train) / config.batch_size)
     compile_model(model, task, config, steps_per_epoch)
+    fit_batch = config.batch_size
+    if config.scan_batches > 1 and keras.backend.backend() == "jax":
+        scan_batches(model, config.batch_size)
+        fit_batch = config.batch_size * config.scan_batches
     callbacks, checkpoint, early_stopping, files = make_callbacks(
         config, run_dir, {"checkpoint_best": meta.get("checkpoint_best"), "early_stopping": None})
     initial_epoch, epochs, restore = 0, config.epochs, []
@@ -214,7 +256,7 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
     try:
         with catch_interrupt():
             model.fit(splits.x_train, splits.y_train, validation_data=splits.validation(),
-                      initial_epoch=min(initial_epoch, epochs), epochs=epochs, batch_size=config.batch_size,
+                      initial_epoch=min(initial_epoch, epochs), epochs=epochs, batch_size=fit_batch,
                       validation_batch_size=config.eval_batch_size, verbose=config.verbose,
                       callbacks=[*restore, flag, timer, *callbacks, recorder, *extra_callbacks])
             interrupted = interrupt.pressed()  # pressed, and its KeyboardInterrupt lost on the way

@@ -1,0 +1,77 @@
+"""The speed presets of issue 9: cnn-fast and cnn-wide, RandomShift, and scan_batches (same history, fewer trips).
+
+Builds and one tiny training step only; the timings are benchmarks (bench/time_to_accuracy.py), never asserted here.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import TINY_RUN
+from nnlab.core.errors import NnlabError
+from nnlab.core.saving import load_model, save_model
+from nnlab.core.training import train
+from nnlab.fashion.augment import RandomShift
+from nnlab.fashion.config import PRESETS
+from nnlab.fashion.models import build_model
+from nnlab.fashion.task import TASK
+
+
+@pytest.mark.parametrize("preset, params", [
+    ("cnn-fast", 824_842),   # conv 320 + BN 128 + conv 18,496 + BN 256 + 3136*256+256 + 2,570
+    ("cnn-wide", 3_292_170),  # conv 640 + BN 256 + conv 73,856 + BN 512 + 6272*512+512 + 5,130
+])
+def test_speed_presets_build_with_their_parameter_counts(preset, params):
+    config = TASK.config(preset)
+    assert config.model == preset and PRESETS[preset]["model"] == preset
+    for api in ("sequential", "functional", "subclass"):
+        assert build_model(preset, api=api).count_params() == params
+
+
+def test_cnn_fast_trains_one_step_and_reloads(small_splits, tmp_path):
+    config = TASK.config("cnn-fast", epochs=1, verbose=0, runs_dir=str(tmp_path), name="fast")
+    result = train(config, splits=small_splits)
+    assert np.isfinite(result.history["loss"][0]) and 0 <= result.metrics["test"]["accuracy"] <= 1
+    reloaded = load_model(save_model(result.model, tmp_path / "again.keras"))  # RandomShift is registered
+    images = small_splits.x_test[:16]
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0), result.model.predict(images, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_random_shift_is_the_identity_at_inference_and_shifts_each_image_in_training():
+    images = np.zeros((64, 28, 28, 1), "float32")
+    images[:, 13, 13, 0] = 1.0  # one bright pixel in the middle
+    layer = RandomShift(2, seed=0)
+    np.testing.assert_array_equal(np.asarray(layer(images, training=False)), images)
+    shifted = np.asarray(layer(images, training=True))
+    assert shifted.shape == images.shape and np.all(shifted.sum(axis=(1, 2, 3)) == 1)  # moved, not lost
+    rows, cols = np.nonzero(shifted[..., 0])[1:]
+    assert set(rows) <= set(range(11, 16)) and set(cols) <= set(range(11, 16))  # at most 2 pixels away
+    assert len(set(zip(rows, cols))) > 5  # each image draws its own offset
+
+
+@pytest.mark.parametrize("max_shift", [-1, 1.5, True])
+def test_random_shift_refuses_a_bad_max_shift(max_shift):
+    with pytest.raises(ValueError, match="max_shift must be an integer >= 0"):
+        RandomShift(max_shift)
+
+
+def test_scan_batches_gives_the_same_history(tiny_run, small_splits, tmp_path):
+    # tiny_run (seeds-final) scanned its 600 samples as 18 batches of 32 in one lax.scan plus a remainder of 24;
+    # here every batch is one Keras step.
+    assert tiny_run.config.scan_batches == 50
+    config = TASK.config("seeds-final", runs_dir=str(tmp_path), **{**TINY_RUN, "scan_batches": 1})
+    history = train(config, splits=small_splits).history
+    assert set(history) == set(tiny_run.history)
+    for key in history:
+        np.testing.assert_allclose(history[key], tiny_run.history[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_scan_batches_must_be_a_positive_integer():
+    with pytest.raises(NnlabError, match="--scan-batches must be an integer >= 1, got 0"):
+        TASK.config("dnn", scan_batches=0).resolved()
+
+
+def test_seeds_final_runs_fifty_batches_per_compiled_step():
+    assert TASK.config("seeds-final").scan_batches == 50 and TASK.config("dnn").scan_batches == 1
+    assert keras.backend.backend() in ("jax", "tensorflow", "torch", "numpy")
