@@ -162,7 +162,7 @@ def evaluate(model: Path = typer.Argument(..., help="A .keras/.h5 model file or 
     task, path, loaded, splits = _model_and_splits(model, split, limit, data_dir)
     x, y = (splits.x_val, splits.y_val) if split == "val" else (splits.x_test, splits.y_test)
     if photos:
-        return _evaluate_photos(model, task, path, loaded, x[:n], y[:n], split)
+        return _evaluate_photos(model, task, path, loaded, x, y, split, n)
     results = run_evaluate(loaded, x, y, task)
     figures = ", ".join(f"{name} {value:.4f}" for name, value in results.items())
     extra = f" (predict+argmax {argmax_accuracy(loaded, x, y, task):.4f})" if not task.multi_output else ""
@@ -201,8 +201,8 @@ def _evaluate_calibration(model, task, path, loaded, x, y, split):
                       f"not calibrated; `nnlab calibrate {run_dir}` fits a temperature on the validation split")
 
 
-def _evaluate_photos(model, task, path, loaded, x, y, split):
-    """Accuracy (and NLL, Brier, ECE) through the photo path, next to the same images' 28x28 originals."""
+def _evaluate_photos(model, task, path, loaded, x, y, split, n):
+    """Accuracy (and NLL, Brier, ECE) through the photo path, next to the first ``n`` images' 28x28 originals."""
     import numpy as np
     from rich.console import Console
     from rich.progress import Progress
@@ -216,6 +216,7 @@ def _evaluate_photos(model, task, path, loaded, x, y, split):
     if task.name != "fashion":
         raise NnlabError(f"--photos makes product photos of Fashion-MNIST images; {model} is a {task.name!r} "
                          "model.")
+    x, y = x[:n], y[:n]
     served, note = served_model_path(model)
     net = loaded if served == path else load_model(served)
     originals = np.rint(x * 255).astype(np.uint8)  # x is uint8 / 255: exact

@@ -159,3 +159,18 @@ def test_predict_mistakes(run_cli, run, photos, tmp_path, args, message):
     (tmp_path / "empty").mkdir()
     code, _, err = run_cli(*args)
     assert code == 2 and err.startswith("error: ") and message in one_line(err), err
+
+
+def test_photos_and_predict_are_for_fashion_runs(run_cli, tmp_path, photos):
+    from types import SimpleNamespace
+
+    from nnlab.cli.train import _evaluate_photos
+    from nnlab.core.errors import NnlabError
+
+    (tmp_path / "runs" / "triage").mkdir(parents=True)
+    (tmp_path / "runs" / "triage" / "config.json").write_text(json.dumps({"task": "tickets"}))
+    code, _, err = run_cli("predict", "runs/triage", photos)
+    assert code == 2 and "runs/triage is not a Fashion-MNIST run; `nnlab predict` classifies product photos" in err
+    with pytest.raises(NnlabError, match="--photos makes product photos of Fashion-MNIST images; runs/triage is a "
+                                         "'tickets' model"):
+        _evaluate_photos("runs/triage", SimpleNamespace(name="tickets"), None, None, {"title": []}, {}, "test", 5)
