@@ -220,7 +220,8 @@ def _evaluate_photos(model, task, path, loaded, x, y, split, n):
     served, note = served_model_path(model)
     net = loaded if served == path else load_model(served)
     originals = np.rint(x * 255).astype(np.uint8)  # x is uint8 / 255: exact
-    with Progress(console=Console(stderr=True), transient=True) as progress:
+    stderr = Console(stderr=True)
+    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
         bar = progress.add_task("photos", total=len(originals))
         photo_inputs = through_photos(originals, seed=0, advance=lambda: progress.advance(bar))
     rows = {"28x28 originals": calibration_metrics(run_predict(net, x, task), y),
