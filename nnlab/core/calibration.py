@@ -19,6 +19,9 @@ sharpens under-confident ones; the arg-max, so the accuracy, never changes. Our 
 in a softmax, so the logits are taken back from the probabilities: ``softmax(log(p) / T)``
 equals ``softmax(z / T)`` (``log p = z - logsumexp(z)``, and a softmax ignores a constant shift).
 
+Measured on full-data runs (T fitted on the 12,000 validation images, ECE on the 10,000 test
+images): seeds-final T = 0.970, test ECE 1.37 % -> 1.18 %; cnn T = 1.133, 0.91 % -> 0.84 %.
+
 Metrics, for ``n`` samples and ``K`` classes (``y`` integer labels or one-hot rows):
 
     accuracy   share of samples whose most probable class is the label

@@ -35,6 +35,11 @@ photo that is not from Zalando's studio needs on top (marked +):
 A 28x28 image whose background is already dark (a Fashion-MNIST image) passes through
 unchanged; a 28x28 image on a light background is only negated.
 
+Measured with ``nnlab evaluate RUN --photos`` (photos of the first 1,000 test images, see
+photoset.py), accuracy through photos vs the same 28x28 originals: seeds-final 0.865 vs
+0.875, cnn 0.902 vs 0.924; the previous invert-and-pad loader scored 0.140 and 0.163 on
+the same photos. About 15 ms a photo (decoding included) on one CPU core.
+
 Every problem with a file raises :class:`PhotoError` (an ``NnlabError``) that names the
 file and the reason; its ``kind`` says which (for an HTTP status). A file whose header
 claims more than ``max_pixels`` pixels (a decompression bomb) is refused before any pixel
