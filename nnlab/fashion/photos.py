@@ -188,11 +188,15 @@ def _flatten(image):
     return colour * alpha + backdrop * (1 - alpha), np.full((4, 3), backdrop, np.float32)
 
 
-def _corner_colours(rgb, patch=5):
-    """(4, 3): the median colour of a small patch in each corner (top-left, top-right, bottom-left, bottom-right)."""
-    p = max(1, min(patch, rgb.shape[0] // 4, rgb.shape[1] // 4))
-    patches = (rgb[:p, :p], rgb[:p, -p:], rgb[-p:, :p], rgb[-p:, -p:])
-    colours = np.array([np.median(q.reshape(-1, 3), axis=0) for q in patches], np.float32)
+def _corners(values, patch=5):
+    """The four corner patches (top-left, top-right, bottom-left, bottom-right), ``patch`` pixels a side at most."""
+    p = max(1, min(patch, values.shape[0] // 4, values.shape[1] // 4))
+    return values[:p, :p], values[:p, -p:], values[-p:, :p], values[-p:, -p:]
+
+
+def _corner_colours(rgb):
+    """(4, 3): the median colour of each corner patch."""
+    colours = np.array([np.median(q.reshape(-1, 3), axis=0) for q in _corners(rgb)], np.float32)
     # A corner that the item covers is not background: one far from the others' median is replaced by it.
     typical = np.median(colours, axis=0)
     colours[np.abs(colours - typical).max(axis=1) > 0.1 * 255] = typical
@@ -214,11 +218,9 @@ def _ink(rgb, backdrop, light):
     return np.clip((rgb - backdrop) / np.maximum(255 - backdrop, 1.0), 0, 1)
 
 
-def _noise_floor(values, patch=5):
+def _noise_floor(values):
     """What the background's own noise reaches: mean + 6 standard deviations in the corner patches (median of 4)."""
-    p = max(1, min(patch, values.shape[0] // 4, values.shape[1] // 4))
-    patches = (values[:p, :p], values[:p, -p:], values[-p:, :p], values[-p:, -p:])
-    return float(np.median([q.mean() + 6 * q.std() for q in patches]))
+    return float(np.median([q.mean() + 6 * q.std() for q in _corners(values)]))
 
 
 def _item_box(ink):
