@@ -111,6 +111,8 @@ def open_photo(source, name=None, max_pixels=DEFAULT_MAX_PIXELS):
         raise PhotoError(name, "empty", "is empty (0 bytes).")
     try:
         # Pillow's own bomb check warns above Image.MAX_IMAGE_PIXELS; ours below is the one that counts.
+        # (catch_warnings swaps a process-wide filter list: threads racing here can at worst show or
+        # hide that warning; the result does not depend on it.)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data, formats=FORMATS)
