@@ -134,8 +134,10 @@ def bad_files(image=None):
 def main(argv=None):
     import argparse
     import csv
+    import io
     from pathlib import Path
 
+    from nnlab.core.runs import atomic_path, write_text
     from nnlab.fashion.data import CLASS_NAMES
 
     parser = argparse.ArgumentParser(prog="python -m nnlab.fashion.photoset", description=__doc__.splitlines()[0])
@@ -145,12 +147,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     photos, labels, _ = test_split_photos(args.n, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "labels.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "class_index", "class"])
-        for photo, label in zip(photos, labels):
-            (args.out / photo.name).write_bytes(photo.data)
-            writer.writerow([photo.name, int(label), CLASS_NAMES[label]])
+    rows = io.StringIO()
+    writer = csv.writer(rows, lineterminator="\n")
+    writer.writerow(["file", "class_index", "class"])
+    for photo, label in zip(photos, labels):
+        with atomic_path(args.out / photo.name) as tmp:
+            tmp.write_bytes(photo.data)
+        writer.writerow([photo.name, int(label), CLASS_NAMES[label]])
+    write_text(args.out / "labels.csv", rows.getvalue())  # last: its presence says the folder is complete
     print(f"wrote {len(photos)} photos and labels.csv to {args.out}")
 
 
