@@ -3,8 +3,11 @@
     nnlab data info | show              the Fashion-MNIST data            (nnlab/cli/data.py)
     nnlab train | evaluate | predict    train, resume, score, classify    (nnlab/cli/train.py)
     nnlab summary | plot-model          look at a model                   (nnlab/cli/train.py)
+    nnlab calibrate                     temperature scaling of a run      (nnlab/cli/calibrate.py)
     nnlab runs list | show              the run folders                   (nnlab/cli/runs.py)
-    nnlab reproduce                     the seeds' experiments E1-E10     (nnlab/cli/reproduce.py)
+    nnlab reproduce                     the seeds' experiments            (nnlab/cli/reproduce.py)
+    nnlab tickets ...                   ticket triage                     (nnlab/cli/tickets.py)
+    nnlab serve                         the HTTP server and web pages     (nnlab/cli/serve.py)
 
 ``main`` is the entry point. How it ends:
 
