@@ -39,7 +39,7 @@ from nnlab.fashion.data import IMAGE_SHAPE, NUM_CLASSES
 APIS = ("sequential", "functional", "subclass")
 MODELS = ("logreg", "dnn-sigmoid", "dnn", "mnist-512", "cnn", "cnn-fast", "cnn-wide")
 
-DEFAULT_DROPOUT = {"logreg": 0.0, "dnn-sigmoid": 0.0, "dnn": 0.0, "mnist-512": 0.5, "cnn": 0.3, "cnn-fast": 0.3,
+DEFAULT_DROPOUT = {"logreg": 0.0, "dnn-sigmoid": 0.0, "dnn": 0.0, "mnist-512": 0.5, "cnn": 0.3, "cnn-fast": 0.1,
                    "cnn-wide": 0.3}
 CNN_WIDTHS = {"cnn-fast": (32, 64, 256), "cnn-wide": (64, 128, 512)}  # conv 1, conv 2, dense units
 MODEL_NAMES = {"dnn-sigmoid": "Fashion_MNIST_DNN_Model"}  # the seeds' second way of building E3
@@ -77,6 +77,8 @@ def _shifted_cnn(dropout, widths):
     # cnn's two stride-2 blocks (the cheapest convolutions for XLA on this CPU: a stride-1 3x3
     # convolution at 14x14 costs 5-10x more per epoch), with each training image shifted by up to 2
     # pixels (RandomShift, per image) and mirrored, and a wider dense layer: the dense GEMM is cheap.
+    # Dropout 0.1 for cnn-fast, chosen on the validation split (seed 42, 15 epochs): 0.9194 val accuracy
+    # against 0.9153 with cnn's 0.3, whose training accuracy stayed below the validation accuracy.
     conv1, conv2, units = widths
     L = keras.layers
     return [
