@@ -75,6 +75,31 @@ def _pick_model(runs_dir, tickets):
     return str(path)
 
 
+def _check_port(host, port):
+    """Refuse a port that is taken before spending seconds loading models (uvicorn would say so only after)."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        raise NnlabError(f"cannot listen on {host}:{port} ({error.strerror or error}); pick another --port, or stop "
+                         "the program that uses it.") from None
+
+
+def _cache_short_compiles():
+    """JAX's persistent cache for every compile (as `nnlab predict` does): a restart skips the warm-up's XLA work."""
+    import keras
+
+    from nnlab.core.training import enable_compile_cache
+
+    enable_compile_cache()
+    if keras.backend.backend() == "jax":
+        import jax
+
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
 def serve(model: Optional[Path] = typer.Option(None, "--model", help="A fashion run folder (its calibrated model "
                                                                       "when it has one) or a .keras/.h5 file. "
                                                                       "Default: the best run in --runs-dir."),
@@ -98,18 +123,20 @@ def serve(model: Optional[Path] = typer.Option(None, "--model", help="A fashion 
 
     from nnlab.core.calibration import served_model_path
     from nnlab.core.config import at_least
-    from nnlab.serving.app import SETTINGS_VARIABLE, create_app, settings_to_environment
+    from nnlab.serving.app import SETTINGS_VARIABLE, create_app, freeze_heap, settings_to_environment
     from nnlab.serving.settings import Settings
 
     at_least("--workers", workers, 1)
     if not 0 < port < 65536:
         raise NnlabError(f"--port must be in 1..65535, got {port}.")
+    _check_port(host, port)
     settings = Settings(tickets_model=str(tickets) if tickets else None, max_tickets=max_tickets,
                         fashion_model=str(model) if model else None, max_file_bytes=max_file_bytes,
                         max_files=max_files, max_pixels=max_pixels, max_batch=max_batch,
                         max_wait_ms=max_wait_ms).validate()
     if model is None:
         settings = dataclasses.replace(settings, fashion_model=_pick_model(runs_dir, tickets))
+    _cache_short_compiles()
     url = f"http://{host}:{port}"
     pages = ([f"{url}/ (lucky bag; API: POST /v1/predict, /v1/bag)"] if settings.fashion_model else []) + \
             ([f"{url}/tickets (API: POST /v1/tickets/triage)"] if settings.tickets_model else [])
@@ -118,6 +145,7 @@ def serve(model: Optional[Path] = typer.Option(None, "--model", help="A fashion 
         if app.state.fashion is not None:
             console.print(f"serving {app.state.fashion.path} ({app.state.fashion.note})")
         console.print(f"at {' and '.join(pages)}; docs: {url}/docs")
+        freeze_heap()
         uvicorn.run(app, host=host, port=port, log_level="warning")
         return
     if settings.fashion_model:  # a missing model fails here, once, not in every worker
