@@ -1,11 +1,14 @@
 """The HTTP service: one FastAPI app, one router per system.
 
+    nnlab serve                                        # the best calibrated fashion run: http://127.0.0.1:8000/
     nnlab serve --tickets runs/<ticket run>            # http://127.0.0.1:8000/tickets
 
     app.py       create_app(settings): the app factory (settings injected; tests pass their own)
     settings.py  Settings: which models to serve and the request limits
+    fashion.py   POST /v1/predict, POST /v1/bag, GET /v1/model and the lucky-bag page at /
+    batching.py  MicroBatcher: concurrent requests share model calls, made off the event loop
     tickets.py   POST /v1/tickets/triage and the try-one-ticket page at /tickets
-    pages.py     the HTML of the pages (offline: no CDN, no external files)
+    pages.py     the HTML of the pages (offline: no CDN); static/bag.html is the lucky-bag page
 
 A system adds its endpoints as a router module next to tickets.py and one line in
 ``create_app``.

@@ -52,20 +52,29 @@ class FashionService:
 
     def __init__(self, model, settings):
         from nnlab.core.calibration import served_model_path
+        from nnlab.core.runs import read_run
         from nnlab.core.saving import load_model
         from nnlab.core.training import enable_compile_cache
         from nnlab.serving.batching import MicroBatcher
 
         enable_compile_cache()
-        self.path, self.note = served_model_path(model)
         self.run_dir = _run_dir(model)
+        task = ((read_run(self.run_dir)["config"] or {}) if self.run_dir else {}).get("task", "fashion")
+        if task != "fashion":
+            raise NnlabError(f"{model} is a {task!r} run, not a fashion one; serve it with its own option "
+                             f"(e.g. `nnlab serve --tickets {model}`), and pass a run of `nnlab train` to --model.")
+        self.path, self.note = served_model_path(model)
         self.model = load_model(self.path, compile=False)
         self._forward = self._compile()
-        for size in _sizes(settings.max_batch):  # XLA compiles each padded batch shape now, not on a request
-            probabilities = self.predict(np.zeros((size, 28, 28), np.float32))
+        wrong = (f"{self.path} is not a Fashion-MNIST classifier: it must take 28x28 images and give the 10 class "
+                 "probabilities; serve a fashion run (`nnlab train`) or its model file")
+        try:
+            for size in _sizes(settings.max_batch):  # XLA compiles each padded batch shape now, not on a request
+                probabilities = self.predict(np.zeros((size, 28, 28), np.float32))
+        except (ValueError, TypeError) as error:  # Keras' words for inputs of the wrong shape
+            raise NnlabError(f"{wrong} ({type(error).__name__}: {str(error).splitlines()[0][:200]}).") from None
         if probabilities.shape[1:] != (10,):
-            raise NnlabError(f"{self.path} outputs shape {probabilities.shape[1:]}, not the 10 Fashion-MNIST class "
-                             "probabilities; serve a fashion run (`nnlab train`) or its model file.")
+            raise NnlabError(f"{wrong}; it gives outputs of shape {probabilities.shape[1:]}.")
         self.batcher = MicroBatcher(self.predict, settings.max_batch, settings.max_wait_ms, name="fashion-batcher")
         self._info = self._describe(settings)
         self.calibrated = self._info["calibrated"]

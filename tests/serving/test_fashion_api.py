@@ -298,3 +298,24 @@ def test_serve_picks_the_best_calibrated_run_else_says_none_is(run, tiny_run, tm
     out, err = capsys.readouterr()
     assert stop.value.code == 2 and "nnlab train --preset cnn" in out and "nnlab calibrate RUN" in out
     assert err.startswith("error: nothing to serve")
+
+
+def test_a_model_that_is_not_a_fashion_classifier_is_refused_at_start(ticket_run, tmp_path):
+    import keras
+
+    from nnlab.core.errors import NnlabError
+    from nnlab.core.saving import save_model
+
+    with pytest.raises(NnlabError, match="not a fashion one; serve it with its own option"):
+        create_app(Settings(fashion_model=str(ticket_run)))
+    three = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    save_model(three, tmp_path / "three.keras")
+    with pytest.raises(NnlabError, match=r"not a Fashion-MNIST classifier.*outputs of shape \(3,\)"):
+        create_app(Settings(fashion_model=str(tmp_path / "three.keras")))
+
+
+def test_worker_processes_get_the_same_settings():
+    from nnlab.serving.app import settings_to_environment
+
+    settings = Settings(fashion_model="runs/x", max_files=3, max_wait_ms=2.5)
+    assert Settings(**json.loads(settings_to_environment(settings))) == settings
