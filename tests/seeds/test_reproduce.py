@@ -85,7 +85,7 @@ def test_a_difference_has_a_reason_only_when_the_call_measured_one(tmp_path, use
 
 
 @pytest.mark.parametrize("only, normalized", [
-    (None, [f"E{i}" for i in range(1, 11)] + ["T1"]),
+    (None, [f"E{i}" for i in range(1, 11)] + ["X1", "T1"]),
     ("E5,E9", ["E5", "E9"]),
     ("e9, E5,E5", ["E5", "E9"]),  # case, spaces, order and duplicates do not matter
     (["E10", "E1"], ["E1", "E10"]),
