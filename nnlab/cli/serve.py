@@ -146,11 +146,11 @@ def serve(model: Optional[Path] = typer.Option(None, "--model", help="A fashion 
             console.print(f"serving {app.state.fashion.path} ({app.state.fashion.note})")
         console.print(f"at {' and '.join(pages)}; docs: {url}/docs")
         freeze_heap()
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
         return
     if settings.fashion_model:  # a missing model fails here, once, not in every worker
         console.print("serving {} ({})".format(*served_model_path(settings.fashion_model)))
     os.environ[SETTINGS_VARIABLE] = settings_to_environment(settings)
     console.print(f"{workers} workers at {' and '.join(pages)}; docs: {url}/docs")
     uvicorn.run("nnlab.serving.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+                log_level="warning", access_log=False)

@@ -319,3 +319,16 @@ def test_worker_processes_get_the_same_settings():
 
     settings = Settings(fashion_model="runs/x", max_files=3, max_wait_ms=2.5)
     assert Settings(**json.loads(settings_to_environment(settings))) == settings
+
+
+@pytest.mark.parametrize("files, inline", [
+    ([(0, "a.png", white_png(28, 28))], True),
+    ([(0, "a.png", white_png(200, 200))], False),  # a photo: decoded in the thread pool
+    ([(0, "a.png", white_png(28, 28)), (1, "b.png", white_png(28, 28))], False),
+    ([(0, "a.txt", b"not an image")], True),
+    ([(0, "bomb.png", BAD["bomb.png"])], False),
+])
+def test_only_a_tiny_image_is_decoded_on_the_event_loop(files, inline):
+    from nnlab.serving.fashion import small
+
+    assert small(files) is inline
