@@ -50,6 +50,7 @@ class MicroBatcher:
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         self._queue = queue.SimpleQueue()  # (x, future, loop) or _STOP
+        self._held = None  # a request that did not fit in the last batch: the first of the next one
         self._closed = False
         self.calls = 0  # model calls made (for /v1/model and the benchmark)
         self.rows = 0  # rows predicted
@@ -94,7 +95,7 @@ class MicroBatcher:
                 self._queue.put(_STOP)  # seen again by _run after this batch
                 break
             if rows + len(item[0]) > self.max_batch:
-                self._queue.put(item)  # to the back of the queue: starts the next batch
+                self._held = item  # starts the next batch, ahead of the requests that came after it
                 break
             batch.append(item)
             rows += len(item[0])
@@ -102,7 +103,7 @@ class MicroBatcher:
 
     def _run(self):
         while True:
-            item = self._queue.get()
+            item, self._held = (self._held, None) if self._held is not None else (self._queue.get(), None)
             if item is _STOP:
                 break
             batch = self._collect(item)
@@ -125,6 +126,8 @@ class MicroBatcher:
             start += len(x)
 
     def _drain(self):
+        if self._held is not None:
+            _resolve(self._held[2], self._held[1], error=BatcherClosed("the server is shutting down; try again."))
         while True:
             try:
                 item = self._queue.get_nowait()

@@ -257,6 +257,32 @@ def test_the_batcher_groups_waiting_requests_and_survives_a_failing_call():
         asyncio.run(batcher.submit(np.ones((1, 2))))
 
 
+def test_a_request_that_does_not_fit_starts_the_next_batch_in_its_turn():
+    release, batches = threading.Event(), []
+
+    def predict(x):
+        release.wait(5)
+        batches.append(x[:, 0].tolist())
+        return x
+
+    batcher = MicroBatcher(predict, max_batch=8, max_wait_ms=0)
+
+    async def main():
+        first = asyncio.ensure_future(batcher.submit(np.full((1, 1), 0)))
+        await asyncio.sleep(0.05)  # the worker is now busy with the first request
+        rest = [asyncio.ensure_future(batcher.submit(np.full((n, 1), n))) for n in (4, 6, 1)]
+        await asyncio.sleep(0.05)
+        release.set()
+        return await asyncio.gather(first, *rest)
+
+    try:
+        answers = asyncio.run(main())
+    finally:
+        batcher.close()
+    assert [len(a) for a in answers] == [1, 4, 6, 1]
+    assert batches == [[0], [4] * 4, [6] * 6 + [1]]  # 4 + 6 > 8: the 6 leads the next batch, the 1 joins it
+
+
 def test_the_event_loop_answers_while_the_model_runs():
     release = threading.Event()
     batcher = MicroBatcher(lambda x: (release.wait(5), x)[1], max_batch=4)
