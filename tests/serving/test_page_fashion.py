@@ -32,7 +32,7 @@ def run(tiny_run, small_splits, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(run):
-    app = create_app(Settings(fashion_model=str(run)))
+    app = create_app(Settings(fashion_model=str(run), max_files=5))
     with live_server(app) as url:
         yield url
     app.state.fashion.close()
@@ -109,6 +109,11 @@ def test_pick_and_drop_photos_then_see_each_item_and_the_bag(server, items, tmp_
                 assert chance == f"{100 * expected_bag['at_least_one'][kind]:.1f}%"
 
             page.screenshot(path=str(tmp_path / "lucky-bag-page.png"), full_page=True)
+
+            # A sixth item does not fit the server's limit of five: the page says so and keeps five.
+            page.set_input_files("#picker", [payload(f"more-{k}.png", items[k][1]) for k in (0, 1)])
+            expect(page.locator("#items .item")).to_have_count(5)
+            assert "at most 5 items here; 1 of the photos were not added" in page.inner_text("#problems")
 
             page.click("#clear")
             expect(page.locator("#items .item")).to_have_count(0)
