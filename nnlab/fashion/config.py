@@ -52,8 +52,8 @@ PRESETS = {
     "dnn-sigmoid": {"model": "dnn-sigmoid"},
     "dnn": {"model": "dnn"},
     "dropout": {"model": "dnn", "dropout": 0.3, "optimizer": {"name": "adam"}, "epochs": 20},
-    "seeds-final": {  # scan_batches: 50 batches of 32 per compiled step, same history (nnlab.core.training)
-        "model": "dnn", "dropout": 0.3, "optimizer": {"name": "adam"}, "epochs": 20, "scan_batches": 50,
+    "seeds-final": {
+        "model": "dnn", "dropout": 0.3, "optimizer": {"name": "adam"}, "epochs": 20,
         "checkpoint": {"enabled": True, "save_best_only": True},
         "early_stopping": {"patience": 2, "restore_best_weights": True},
     },
