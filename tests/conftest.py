@@ -9,7 +9,10 @@ import nnlab  # noqa: F401  picks the JAX backend before anything imports keras
 
 import pytest
 
+import sys
+
 from helpers import SMALL, TINY_RUN, CheckpointWatcher
+from nnlab import cli
 from nnlab.core.training import train
 from nnlab.fashion.data import load_splits, locate
 from nnlab.fashion.task import TASK
@@ -73,3 +76,42 @@ def isolated_data(tmp_path, monkeypatch):
     monkeypatch.setenv("NNLAB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(nnlab.fashion.data, "DEBIAN_DIR", tmp_path / "debian")
     return tmp_path
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch, tmp_path):
+    """``run_cli(*args) -> (exit status, stdout, stderr)``, as ``nnlab ARGS`` run from ``tmp_path``."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args):
+        monkeypatch.setattr(sys, "argv", ["nnlab", *map(str, args)])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+        out, err = capsys.readouterr()
+        return exited.value.code or 0, out, err
+
+    return run
+
+
+# ---------------------------------------------------------------- tickets (tests/tickets and tests/serving)
+
+
+@pytest.fixture(scope="session")
+def ticket_root(tmp_path_factory):
+    return tmp_path_factory.getbasetemp() / "tickets"
+
+
+@pytest.fixture(scope="session")
+def tickets_csv(ticket_root):
+    from tickets.fixtures import ticket_file
+
+    ticket_root.mkdir(exist_ok=True)
+    return ticket_file(ticket_root)
+
+
+@pytest.fixture(scope="session")
+def ticket_run(ticket_root, tickets_csv):
+    from tickets.fixtures import tiny_ticket_run
+
+    return tiny_ticket_run(ticket_root)

@@ -1,4 +1,4 @@
-"""Fixtures for the command line: ``run_cli`` calls ``nnlab.cli.main`` in this process."""
+"""Fixtures for the command line (``run_cli``, shared with tests/tickets, is in tests/conftest.py)."""
 
 import sys
 from pathlib import Path
@@ -7,25 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nnlab import cli
-
 NNLAB = Path(sys.executable).with_name("nnlab")  # the console script installed next to this Python
-
-
-@pytest.fixture
-def run_cli(capsys, monkeypatch, tmp_path):
-    """``run_cli(*args) -> (exit status, stdout, stderr)``, as ``nnlab ARGS`` run from ``tmp_path``."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args):
-        monkeypatch.setattr(sys, "argv", ["nnlab", *map(str, args)])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
-            cli.main()
-        out, err = capsys.readouterr()
-        return exited.value.code or 0, out, err
-
-    return run
 
 
 @pytest.fixture(scope="session")

@@ -1,29 +1,11 @@
 """``nnlab tickets ...`` as a user runs it: make-data, predict, evaluate, add-head; mistakes -> one error line."""
 
 import json
-import sys
 
 import numpy as np
 import pytest
 
-from nnlab import cli
 from nnlab.core.saving import load_model
-
-
-@pytest.fixture
-def run_cli(capsys, monkeypatch, tmp_path):
-    """``run_cli(*args) -> (exit status, stdout, stderr)``, as ``nnlab ARGS`` run from ``tmp_path``."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args):
-        monkeypatch.setattr(sys, "argv", ["nnlab", *map(str, args)])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
-            cli.main()
-        out, err = capsys.readouterr()
-        return exited.value.code or 0, out, err
-
-    return run
 
 
 TICKET = '{"title": "Charged twice for my order", "body": "Please refund asap", "tags": ["billing"]}'
