@@ -9,6 +9,7 @@
     batching.py  MicroBatcher: concurrent requests share model calls, made off the event loop
     tickets.py   POST /v1/tickets/triage and the try-one-ticket page at /tickets
     pages.py     the HTML of the pages (offline: no CDN); static/bag.html is the lucky-bag page
+    docs.py      the API docs at /docs (Swagger UI) and /redoc (ReDoc), their files served here (offline)
 
 A system adds its endpoints as a router module next to tickets.py and one line in
 ``create_app``.

@@ -9,6 +9,7 @@ Models are loaded when the app is created, so a bad path fails at start-up, not 
 the first request. Endpoints get the settings and models through FastAPI
 dependencies (``request.app.state``), so tests build an app with their own settings.
 On shutdown (the app's lifespan) the fashion batcher's worker thread is stopped.
+The API docs at ``/docs`` and ``/redoc`` work offline (``nnlab.serving.docs``).
 
 ``freeze_heap`` keeps the garbage collector's full passes short in a server process.
 ``app_from_environment`` is the same factory for ``uvicorn --factory`` and for
@@ -25,7 +26,7 @@ import os
 
 from fastapi import FastAPI
 
-from nnlab.serving import fashion, tickets
+from nnlab.serving import docs, fashion, tickets
 from nnlab.serving.settings import Settings
 
 SETTINGS_VARIABLE = "NNLAB_SERVE_SETTINGS"
@@ -42,11 +43,13 @@ def create_app(settings=None):
             app.state.fashion.close()
 
     app = FastAPI(title="nnlab", version=nnlab.__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # FastAPI's pages load from a CDN; docs.install serves ours
                   description="The lucky-bag fashion classifier (product photos in, calibrated class probabilities "
                               "out; page at /) and ticket triage (page at /tickets).")
     app.state.settings = settings
     tickets.install(app, settings)
     fashion.install(app, settings)
+    docs.install(app)
 
     @app.get("/healthz", tags=["service"])
     def health():
