@@ -102,12 +102,12 @@ def _quiet(logger, text):
 def load_model(path, compile=True):
     """Load a whole model (``.keras`` or ``.h5``) or a run folder's best model, in safe mode.
 
-    Models of every task load (each task's package registers its own layers and model
-    classes with Keras when imported; ``nnlab.core.task.import_tasks`` imports them all).
+    Models of every task load: each task's package registers its own layers and model classes
+    with Keras when imported. Only the task named in the run folder's config.json is imported
+    first, so a fashion model loads without the ticket package (whose served model needs
+    TensorFlow); a class Keras still does not know (a file outside a run folder) makes it import
+    every task package (``nnlab.core.task.import_tasks``) and try once more.
     """
-    from nnlab.core.task import import_tasks
-
-    import_tasks()
     path = resolve_model_path(path)
     if _kind(path) == "weights":
         raise NnlabError(f"{path} holds weights only, not an architecture. Build the model first "
@@ -116,19 +116,54 @@ def load_model(path, compile=True):
     if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras would say "File not found"
         raise NnlabError(f"Cannot load model {path}: it is not a .keras file (those are zip archives); it is "
                          "truncated or in another format. Save the model again, or pass another file.")
+    import_run_task(path.parent)
     try:
-        # Legacy .h5 files make Keras log a harmless "compiled metrics" warning through absl.
-        with _quiet("absl", "ompiled"):
-            return keras.models.load_model(str(path), compile=compile, safe_mode=True)
+        try:
+            return _keras_load(path, compile)
+        except (TypeError, ValueError) as error:
+            if not _unknown_class(error):
+                raise
+        from nnlab.core.task import import_tasks
+
+        import_tasks()
+        return _keras_load(path, compile)
     except (ValueError, OSError) as error:  # not a model file, truncated, unsafe (Lambda)
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise NnlabError(f"Cannot load model {path}: {first_line}") from None
     except TypeError as error:  # Keras' words for a class it does not know; other TypeErrors are bugs
-        if "could not be deserialized" not in str(error) and "Could not locate" not in str(error):
+        if not _unknown_class(error):
             raise
         raise NnlabError(f"Cannot load model {path}: it uses a layer or model class that is not registered "
                          "with Keras here (custom code of the program that saved it); import that code "
                          "before loading, or save the model with built-in layers.") from None
+
+
+def import_run_task(run_dir):
+    """Import the package of the task named in ``run_dir/config.json`` (its Keras classes); None if none is named."""
+    import json
+
+    from nnlab.core.task import get_task
+
+    try:
+        name = json.loads((Path(run_dir) / "config.json").read_text()).get("task")
+    except (OSError, ValueError, AttributeError):  # no run folder, or a config.json that is not a JSON object
+        return None
+    try:
+        return get_task(name) if isinstance(name, str) else None
+    except NnlabError:  # a task this nnlab does not know: load_model still tries every task package
+        return None
+
+
+def _keras_load(path, compile):
+    # Legacy .h5 files make Keras log a harmless "compiled metrics" warning through absl.
+    with _quiet("absl", "ompiled"):
+        return keras.models.load_model(str(path), compile=compile, safe_mode=True)
+
+
+def _unknown_class(error):
+    """True when Keras failed on a layer or model class that is not registered (.keras: TypeError; .h5: ValueError)."""
+    text = str(error)
+    return any(words in text for words in ("could not be deserialized", "Could not locate", "Unknown layer"))
 
 
 def _snake(name):

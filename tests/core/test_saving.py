@@ -241,3 +241,30 @@ def test_nnlab_models_load_in_plain_keras(images, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     for name, model in models.items():
         np.testing.assert_array_equal(np.load(tmp_path / f"{name}.pred.npy"), _predict(model, images), err_msg=name)
+
+
+# ---------------------------------------------------------------- which task packages loading imports
+
+
+ONE_TASK = textwrap.dedent("""
+    import shutil, sys
+    import nnlab
+    from nnlab.core.saving import load_model
+
+    fashion_run, ticket_run, loose = sys.argv[1:]
+    load_model(fashion_run)
+    print("after fashion:", "nnlab.fashion.task" in sys.modules, "nnlab.tickets" in sys.modules,
+          "tensorflow" in sys.modules)
+    shutil.copy(f"{ticket_run}/served.keras", loose)  # outside a run folder: no config.json names its task
+    print("served.keras alone:", type(load_model(loose)).__name__, "nnlab.tickets.task" in sys.modules)
+""")
+
+
+def test_a_model_imports_only_its_own_task_and_a_loose_file_every_task(tiny_run, ticket_run, tmp_path):
+    """A fashion model loads without the ticket package (nor TensorFlow, which its served model needs)."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", ONE_TASK, str(tiny_run.run_dir), str(ticket_run),
+                           str(tmp_path / "served.keras")], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["after fashion: True False False", "served.keras alone: TicketTriage True"]
