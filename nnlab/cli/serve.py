@@ -1,38 +1,57 @@
 """``nnlab serve``: the HTTP service (nnlab/serving), with uvicorn.
 
-    nnlab serve                                  # the best calibrated fashion run in runs/; page at /
+    nnlab serve                                  # the calibrated cnn-fast run in runs/ (see below); page at /
     nnlab serve --model runs/<fashion run>       # POST /v1/predict, /v1/bag; GET /v1/model; docs at /docs
     nnlab serve --tickets runs/<ticket run>      # POST /v1/tickets/triage, page at /tickets
     nnlab serve --workers 2 --port 8080          # two processes, each with its own model and batcher
 
-Without ``--model`` the server takes the fashion run in ``--runs-dir`` with the best validation
-accuracy among the calibrated ones (`nnlab calibrate RUN`), else among all, and says which.
-It binds 127.0.0.1 (this machine only) unless ``--host`` says otherwise.
+Without ``--model`` the server takes, from the fashion runs in ``--runs-dir`` with a validation
+accuracy, the first of these that exists and says which and why:
+
+1. the calibrated run (`nnlab calibrate RUN`) of a preset in ``SERVED_PRESETS`` (``cnn-fast``,
+   the speed preset of issue 9) with the best validation accuracy;
+2. else the calibrated run with the best validation accuracy;
+3. else the run with the best validation accuracy (its probabilities uncalibrated).
+
+With none it prints the two commands that make one. It binds 127.0.0.1 (this machine only)
+unless ``--host`` says otherwise. Loading a fashion model imports neither the ticket package
+nor TensorFlow (see ``nnlab.core.saving.load_model``).
 """
 
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import typer
 
 from nnlab.cli.common import console
 from nnlab.core.errors import NnlabError
 
+# The presets whose calibrated run is served by default (issue 9: the speed preset's run is what the
+# lucky-bag service serves when present). A run counts when its config.json names one of them as its
+# preset or model. A sibling preset goes here too; among these runs the best val accuracy wins.
+SERVED_PRESETS = ("cnn-fast",)
 
-def best_fashion_run(runs_dir):
-    """``(run folder, calibrated, val accuracy)`` of the fashion run to serve, or None.
 
-    Among the runs whose served model has a validation accuracy: the best calibrated one,
-    else the best of all (calibrated means a current calibrated.keras, see nnlab.core.calibration).
-    """
+class FashionRun(NamedTuple):
+    """A fashion run that ``nnlab serve`` could serve."""
+
+    path: Path
+    calibrated: bool  # a current calibrated.keras (see nnlab.core.calibration)
+    accuracy: float  # validation accuracy of the model that would be served
+    preset: Optional[str]  # its entry of SERVED_PRESETS, or None
+
+
+def fashion_runs(runs_dir):
+    """Every fashion run in ``runs_dir`` whose served model has a validation accuracy, as FashionRun."""
     from nnlab.core.calibration import calibrated_path, read_calibration
     from nnlab.core.runs import list_runs
     from nnlab.core.saving import resolve_model_path
     from nnlab.serving.fashion import served_metrics
 
-    candidates = []
+    found = []
     for run in list_runs(runs_dir):
-        if run["broken"] or (run["config"] or {}).get("task", "fashion") != "fashion":
+        config = run["config"] or {}
+        if run["broken"] or config.get("task", "fashion") != "fashion":
             continue
         try:
             source = resolve_model_path(run["path"])
@@ -44,35 +63,48 @@ def best_fashion_run(runs_dir):
             accuracy = ((entry.get("val") or {}).get("after") or {}).get("accuracy")
         else:
             accuracy = ((served_metrics(run["metrics"] or {}, source.name) or {}).get("val") or {}).get("accuracy")
-        if isinstance(accuracy, (int, float)):
-            candidates.append((calibrated, accuracy, Path(run["path"])))
-    if not candidates:
+        preset = next((name for name in SERVED_PRESETS if name in (config.get("preset"), config.get("model"))), None)
+        if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool):
+            found.append(FashionRun(Path(run["path"]), calibrated, float(accuracy), preset))
+    return found
+
+
+def best_fashion_run(runs_dir):
+    """The FashionRun to serve by default (rules in the module docstring), or None."""
+    runs = fashion_runs(runs_dir)
+    if not runs:
         return None
-    calibrated, accuracy, path = max(candidates, key=lambda c: (c[0], c[1]))
-    return path, calibrated, accuracy
+    return max(runs, key=lambda run: (run.calibrated and run.preset is not None, run.calibrated, run.accuracy))
 
 
 def _pick_model(runs_dir, tickets):
     """The fashion run to serve when --model was not given (saying which and why), or None (tickets only)."""
-    found = best_fashion_run(runs_dir)
-    if found is None:
+    runs = fashion_runs(runs_dir)
+    if not runs:
         if tickets is not None:
             console.print(f"no fashion run in {runs_dir}/: serving ticket triage only.")
             return None
         console.print(f"no fashion run in {runs_dir}/ to serve. Make one, then serve it:\n"
-                      "    nnlab train --preset cnn          # about 3 minutes on 2 CPU cores\n"
+                      "    nnlab train --preset cnn-fast     # about 5 minutes on 2 CPU cores\n"
                       "    nnlab calibrate RUN               # RUN: the run folder it printed")
-        raise NnlabError(f"nothing to serve: no fashion run in {runs_dir}/; train one (`nnlab train --preset cnn`) "
-                         "and calibrate it (`nnlab calibrate RUN`), or pass --model RUN_OR_FILE.")
-    path, calibrated, accuracy = found
-    if calibrated:
-        console.print(f"model: {path}, the best calibrated fashion run in {runs_dir}/ "
-                      f"(val accuracy {accuracy:.4f})")
+        raise NnlabError(f"nothing to serve: no fashion run in {runs_dir}/; train one (`nnlab train --preset "
+                         "cnn-fast`) and calibrate it (`nnlab calibrate RUN`), or pass --model RUN_OR_FILE.")
+    run = best_fashion_run(runs_dir)
+    if run.calibrated and run.preset:
+        console.print(f"model: {run.path}, the {run.preset} run in {runs_dir}/ with the best val accuracy "
+                      f"({run.accuracy:.4f}), calibrated")
+    elif run.calibrated:
+        console.print(f"model: {run.path}, the best calibrated fashion run in {runs_dir}/ "
+                      f"(val accuracy {run.accuracy:.4f}); there is no calibrated {' or '.join(SERVED_PRESETS)} run")
     else:
-        console.print(f"model: {path}, the best fashion run in {runs_dir}/ (val accuracy {accuracy:.4f}); "
+        console.print(f"model: {run.path}, the best fashion run in {runs_dir}/ (val accuracy {run.accuracy:.4f}); "
                       f"[yellow]none is calibrated[/]: its probabilities are the raw softmax. "
-                      f"`nnlab calibrate {path}` calibrates it.")
-    return str(path)
+                      f"`nnlab calibrate {run.path}` calibrates it.")
+    waiting = max((r for r in runs if r.preset and not r.calibrated), key=lambda r: r.accuracy, default=None)
+    if waiting is not None and waiting.path != run.path and not (run.calibrated and run.preset):
+        console.print(f"{waiting.path} is a {waiting.preset} run, not calibrated: `nnlab calibrate {waiting.path}` "
+                      "makes it the default.")
+    return str(run.path)
 
 
 def _check_port(host, port):
