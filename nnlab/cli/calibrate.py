@@ -2,6 +2,7 @@
 
     nnlab calibrate runs/seeds-final     writes calibrated.keras, calibration.json and reliability.png
                                          into the run; `nnlab predict` and `nnlab evaluate` then use them
+                                         (and calibrated.keras.jaxexport, its Keras-free copy for predict)
 
 Also the tables of calibration figures that ``nnlab evaluate`` prints.
 """
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nnlab.cli.common import DataDir, console
@@ -46,3 +48,8 @@ def calibrate(run: Path = typer.Argument(..., help="A run folder made by `nnlab 
                                                 f"{entry['val']['samples']:,} samples)"))
     console.print(f"wrote {run_dir / CALIBRATED_FILE}, {CALIBRATION_FILE} and {RELIABILITY_FILE} "
                   f"(from {report['source_model']})")
+    exported = report.get("exported") or {}
+    if exported.get("file"):
+        console.print(f"wrote {run_dir / exported['file']} (the same model without Keras: a fast `nnlab predict`)")
+    elif exported.get("error"):
+        console.print(f"[yellow]note:[/] no Keras-free copy for `nnlab predict`: {escape(exported['error'])}")

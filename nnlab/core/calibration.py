@@ -4,6 +4,8 @@
         calibrated.keras    the run's model with each class output divided by its temperature
                             (built-in Keras layers and ops only: keras.models.load_model reads it
                             in safe mode without nnlab)
+        calibrated.keras.jaxexport   its Keras-free copy for a fast cold `nnlab predict`
+                            (nnlab.core.exported; JAX backend, one-input models)
         calibration.json    T per output, accuracy / NLL / Brier / ECE before and after on val and test
         reliability.png     reliability diagram of the test split, before and after
 
@@ -276,8 +278,8 @@ def read_calibration(run_dir):
 
 def calibrated_path(run_dir):
     """``(path, None)`` of a run's calibrated.keras when it is there and made from the run's current model;
-    else ``(None, reason)`` (reason None when the run was simply never calibrated)."""
-    from nnlab.core.saving import resolve_model_path
+    else ``(None, reason)`` (reason None when the run was simply never calibrated). Imports no Keras."""
+    from nnlab.core.runs import model_file
 
     run_dir = Path(run_dir)
     path = run_dir / CALIBRATED_FILE
@@ -286,7 +288,7 @@ def calibrated_path(run_dir):
     info = read_calibration(run_dir)
     if info is None:
         return None, f"{run_dir / CALIBRATION_FILE} is missing or unreadable"
-    source = resolve_model_path(run_dir)
+    source = model_file(run_dir)
     if source.name != info.get("source_model") or file_digest(source) != info.get("source_sha256"):
         return None, (f"{path.name} was made from another {info.get('source_model')} than the run has now; "
                       f"run `nnlab calibrate {run_dir}` again")
@@ -297,22 +299,22 @@ def served_model_path(model):
     """The file to predict with, and a note saying which it is and why.
 
     A run folder gives its calibrated.keras when it is current, else its best (or final)
-    model; a model file is used as it is.
+    model; a model file is used as it is. Imports no Keras (``nnlab predict``'s fast path).
 
         >>> served_model_path("runs/seeds-final")
         (PosixPath('runs/seeds-final/calibrated.keras'), 'calibrated, T = 0.970')
     """
-    from nnlab.core.saving import resolve_model_path
+    from nnlab.core.runs import model_file
 
     if not Path(model).is_dir():
-        return resolve_model_path(model), "as given"
+        return model_file(model), "as given"
     path, problem = calibrated_path(model)
     if path is not None:
         temperatures = {name: entry.get("temperature") for name, entry in
                         (read_calibration(model).get("outputs") or {}).items()}
         return path, "calibrated, " + ", ".join(f"T = {t:.3f}" if len(temperatures) == 1 else f"{n} T = {t:.3f}"
                                                 for n, t in temperatures.items())
-    return resolve_model_path(model), (f"not calibrated: {problem}" if problem else
+    return model_file(model), (f"not calibrated: {problem}" if problem else
                                         f"not calibrated; `nnlab calibrate {model}` calibrates it")
 
 
@@ -359,6 +361,7 @@ def calibrate_run(run_dir, splits=None, bins=BINS, overrides=None):
     ``splits``: the data to use instead of the run's own (as its config loads them);
     ``overrides``: config settings to change before loading them (e.g. ``{"data_dir": ...}``).
     """
+    from nnlab.core.exported import export_beside
     from nnlab.core.runs import read_run, versions, write_json
     from nnlab.core.saving import load_model, resolve_model_path, save_model
     from nnlab.core.task import get_task
@@ -377,6 +380,10 @@ def calibrate_run(run_dir, splits=None, bins=BINS, overrides=None):
     report = {"run": run_dir.name, "source_model": source.name, "source_sha256": file_digest(source),
               **report, "versions": versions()}
     save_model(calibrated, run_dir / CALIBRATED_FILE)
+    # The Keras-free copy that a cold `nnlab predict` runs (nnlab.core.exported), when the model allows it.
+    path, problem = export_beside(calibrated, run_dir / CALIBRATED_FILE)
+    if path or problem:
+        report["exported"] = {"file": path.name} if path else {"error": problem}
     name = class_outputs(task)[0]
     t = report["outputs"][name]["temperature"]
     p, y = predicted["test"][name], targets["test"][name]

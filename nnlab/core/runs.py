@@ -181,6 +181,29 @@ def find_run(name, runs_dir="runs"):
     return path
 
 
+# The files a run folder serves, in the order tried; nnlab.core.saving.resolve_model_path uses the same order
+# (a test checks both agree). Kept here, where no Keras is imported, for `nnlab predict`'s fast path.
+RUN_MODEL_FILES = ("best.keras", "final.keras", "best.h5", "final.h5")
+
+
+def model_file(path):
+    """A model file, or a run folder's best model (else its final one), without importing Keras.
+
+        >>> model_file("runs/seeds-final")
+        PosixPath('runs/seeds-final/best.keras')
+    """
+    path = Path(path)
+    if path.is_dir():
+        for name in RUN_MODEL_FILES:
+            if (path / name).is_file():
+                return path / name
+        raise NnlabError(f"{path} is a folder without a saved model ({', '.join(RUN_MODEL_FILES)}); "
+                         "pass a .keras or .h5 file or a run folder made by `nnlab train`.")
+    if not path.exists():
+        raise NnlabError(f"Model file {path} does not exist; check the path (`nnlab runs list` shows saved runs).")
+    return path
+
+
 def list_runs(runs_dir="runs"):
     """Every run folder under ``runs_dir`` (any subfolder with files), newest first, broken ones included."""
     root = Path(runs_dir)
