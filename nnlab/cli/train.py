@@ -249,6 +249,10 @@ def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a
     Folders are searched (recursively) for image files. Unreadable files are listed with
     their reason and the others still predicted: the exit status is 0 when at least one
     file was predicted, 2 when none could be.
+
+    The model file's exported copy (<model file>.jaxexport, written by `nnlab calibrate` and
+    by a predict that loads the model with Keras) gives the same probabilities without
+    importing Keras, so a cold start is faster; NNLAB_EXPORT=0 turns it off.
     """
     import numpy as np
     from rich.console import Console

@@ -157,7 +157,23 @@ def export_model(model, model_path, source_sha256=None):
     path = exported_path(model_path)
     with atomic_path(path) as tmp:  # kill -9 at any moment: the old file or the new one, never half
         tmp.write_bytes(json.dumps(header).encode() + b"\n" + blob)
+    _remove_leftovers(path)
     return path
+
+
+def _remove_leftovers(path):
+    """Delete the temporary files that writers of ``path`` killed mid-write left (those whose process is gone)."""
+    from nnlab.core.runs import TMP_MARK
+
+    stem, _, suffixes = path.name.partition(".")
+    for leftover in path.parent.glob(f".{stem}{TMP_MARK}*.{suffixes}"):
+        pid = leftover.name[len(stem) + 1 + len(TMP_MARK):].split("-")[0]  # .<stem>.tmp-<pid>-<n>.<suffixes>
+        try:
+            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except (ValueError, OSError):  # not our naming, or a process we may not signal: leave it
+            pass
 
 
 def export_beside(model, model_path, source_sha256=None):

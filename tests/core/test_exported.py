@@ -110,6 +110,16 @@ def test_a_write_that_dies_midway_leaves_the_previous_file(model_file, artifact,
     load_exported(model_file)
 
 
+def test_the_next_write_removes_what_a_killed_writer_left(model_file, artifact):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = model_file.with_name(f".best.tmp-{int(dead.stdout)}-1.keras.jaxexport")  # as atomic_path names it
+    alive = model_file.with_name(f".best.tmp-{os.getpid()}-99.keras.jaxexport")  # a write still going on
+    for leftover in (killed, alive):
+        leftover.write_bytes(artifact.read_bytes()[:1000])
+    export_model(load_model(model_file), model_file)
+    assert not killed.exists() and alive.exists()
+
+
 def test_models_that_do_not_export_are_skipped_quietly(tmp_path, monkeypatch):
     inputs = {"a": keras.Input((3,), name="a"), "b": keras.Input((2,), name="b")}
     two_inputs = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Concatenate()([inputs["a"], inputs["b"]])))
