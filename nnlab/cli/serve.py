@@ -155,13 +155,14 @@ def serve(model: Optional[Path] = typer.Option(None, "--model", help="A fashion 
 
     from nnlab.core.calibration import served_model_path
     from nnlab.core.config import at_least
-    from nnlab.serving.app import SETTINGS_VARIABLE, create_app, freeze_heap, settings_to_environment
+    from nnlab.serving.app import SETTINGS_VARIABLE, create_app, freeze_heap, import_keras, settings_to_environment
     from nnlab.serving.settings import Settings
 
     at_least("--workers", workers, 1)
     if not 0 < port < 65536:
         raise NnlabError(f"--port must be in 1..65535, got {port}.")
     _check_port(host, port)
+    import_keras()  # before anything imports it: without scikit-learn
     settings = Settings(tickets_model=str(tickets) if tickets else None, max_tickets=max_tickets,
                         fashion_model=str(model) if model else None, max_file_bytes=max_file_bytes,
                         max_files=max_files, max_pixels=max_pixels, max_batch=max_batch,
