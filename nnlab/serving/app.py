@@ -70,7 +70,7 @@ KERAS_EXTRAS = ("sklearn", "matplotlib")
 
 
 def import_keras():
-    """Import Keras without scikit-learn and matplotlib: about 1.5 CPU seconds less start-up here.
+    """Import Keras without scikit-learn and matplotlib: about 1 CPU second less start-up here.
 
     Keras imports both only for optional features (``KERAS_EXTRAS``) and does without them when
     they are not installed. While Keras is imported they are made to look missing
