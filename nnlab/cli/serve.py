@@ -134,7 +134,10 @@ def _cache_short_compiles():
 
 def serve(model: Optional[Path] = typer.Option(None, "--model", help="A fashion run folder (its calibrated model "
                                                                       "when it has one) or a .keras/.h5 file. "
-                                                                      "Default: the best run in --runs-dir."),
+                                                                      f"Default: the calibrated "
+                                                                      f"{' or '.join(SERVED_PRESETS)} run in "
+                                                                      "--runs-dir with the best val accuracy, else "
+                                                                      "the best calibrated run, else the best run."),
           tickets: Optional[Path] = typer.Option(None, help="A ticket run folder (or its served.keras) to serve."),
           host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every network)."),
           port: int = typer.Option(8000, help="Port to listen on."),
