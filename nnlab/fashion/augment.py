@@ -53,3 +53,36 @@ class RandomShift(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "max_shift": self.max_shift, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="nnlab")
+class AddMirrored(keras.layers.Layer):
+    """Test-time flip averaging, first half: at inference the batch is followed by its mirror images.
+
+    (B, H, W, ...) -> (2B, H, W, ...): the images, then each one flipped left to right. Training
+    batches pass unchanged (training cost stays one forward pass per image). :class:`AverageMirrored`
+    at the end of the model averages each image's two predictions; every layer between them must
+    treat samples independently at inference (Dense, Conv2D, BatchNormalization and Dropout do).
+    """
+
+    def call(self, inputs, training=False):
+        if training:
+            return inputs
+        return ops.concatenate([inputs, ops.flip(inputs, axis=2)], axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="nnlab")
+class AverageMirrored(keras.layers.Layer):
+    """Test-time flip averaging, second half: (2B, ...) predictions -> (B, ...) means of each pair."""
+
+    def call(self, inputs, training=False):
+        if training:
+            return inputs
+        half = ops.shape(inputs)[0] // 2
+        return (inputs[:half] + inputs[half:]) / 2
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

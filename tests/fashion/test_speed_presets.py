@@ -10,7 +10,9 @@ from helpers import TINY_RUN
 from nnlab.core.errors import NnlabError
 from nnlab.core.saving import load_model, save_model
 from nnlab.core.training import train
-from nnlab.fashion.augment import RandomShift
+import keras
+
+from nnlab.fashion.augment import AddMirrored, AverageMirrored, RandomShift
 from nnlab.fashion.config import PRESETS
 from nnlab.fashion.models import build_model
 from nnlab.fashion.task import TASK
@@ -47,6 +49,20 @@ def test_random_shift_is_the_identity_at_inference_and_shifts_each_image_in_trai
     rows, cols = np.nonzero(shifted[..., 0])[1:]
     assert set(rows) <= set(range(11, 16)) and set(cols) <= set(range(11, 16))  # at most 2 pixels away
     assert len(set(zip(rows, cols))) > 5  # each image draws its own offset
+
+
+def test_speed_presets_average_each_image_with_its_mirror_at_inference_only():
+    model = build_model("cnn-fast")
+    assert isinstance(model.layers[0], AddMirrored) and isinstance(model.layers[-1], AverageMirrored)
+    inner = keras.Sequential([keras.Input((28, 28)), *model.layers[1:-1]])  # the same layers, one pass
+    images = np.random.default_rng(0).random((5, 28, 28), dtype="float32")
+    expected = (inner.predict(images, verbose=0) + inner.predict(images[:, :, ::-1], verbose=0)) / 2
+    averaged = model.predict(images, verbose=0)
+    assert averaged.shape == (5, 10)
+    np.testing.assert_allclose(averaged, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(averaged, inner.predict(images, verbose=0), atol=1e-4)  # the mirror counts
+    np.testing.assert_array_equal(np.asarray(AddMirrored()(images, training=True)), images)  # training: once
+    np.testing.assert_array_equal(np.asarray(AverageMirrored()(images, training=True)), images)
 
 
 @pytest.mark.parametrize("max_shift", [-1, 1.5, True])
