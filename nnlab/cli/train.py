@@ -311,8 +311,8 @@ def _served_model(model, stderr):
     """What to predict with: the served file's exported copy when it is current, else the Keras model.
 
     The exported copy (``<model file>.jaxexport``, nnlab.core.exported) gives the same
-    probabilities without importing Keras, so a cold ``nnlab predict`` of one photo takes
-    about a third of the time. Loading the Keras model of a run folder (re)writes it.
+    probabilities without importing Keras: a cold ``nnlab predict`` of one photo takes under
+    half the time (bench/predict_cold.py). Loading the Keras model of a run folder (re)writes it.
     """
     from nnlab.core import exported
     from nnlab.core.calibration import served_model_path
