@@ -21,7 +21,7 @@ from nnlab.core.errors import Interrupted, NnlabError
 from nnlab.core.evaluation import evaluate
 from nnlab.core.saving import load_model, load_weights
 from nnlab.core.task import Splits
-from nnlab.core.training import build_optimizer, train
+from nnlab.core.training import build_optimizer, enable_straight_line_random, train
 from nnlab.fashion.models import build_model
 from nnlab.fashion.task import TASK
 
@@ -241,14 +241,40 @@ def test_build_optimizer_follows_the_config():
     assert isinstance(adam, keras.optimizers.Adam) and float(adam.learning_rate) == pytest.approx(0.001)
 
 
-def test_steps_per_execution_gives_the_same_history(tiny_run, small_splits, tmp_path):
-    # tiny_run ran 19 batches per epoch in one trip (steps_per_execution=50); this one takes 19 trips.
-    assert tiny_run.config.steps_per_execution == 50
-    config = TASK.config("seeds-final", runs_dir=str(tmp_path), steps_per_execution=1, **TINY_RUN)
+def test_one_compiled_step_per_batch_gives_the_same_history(tiny_run, small_splits, tmp_path):
+    # tiny_run scanned 18 batches of 32 in one compiled step and stepped once more on the last 24 samples
+    # (scan_batches=50); this one takes 19 compiled steps in one trip (steps_per_execution=50).
+    assert (tiny_run.config.scan_batches, tiny_run.config.steps_per_execution) == (50, 1)
+    config = TASK.config("seeds-final", runs_dir=str(tmp_path), scan_batches=1, steps_per_execution=50, **TINY_RUN)
     history = train(config, splits=small_splits).history
     assert set(history) == set(tiny_run.history) == HISTORY_KEYS
     for key in HISTORY_KEYS:
         np.testing.assert_allclose(history[key], tiny_run.history[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="a JAX lowering")
+def test_straight_line_threefry_draws_the_same_random_bits():
+    import jax
+    from jax._src.interpreters import mlir
+    from jax._src.random import threefry2x32
+
+    def draws(key):  # a dropout mask, bits, normals, and masks drawn inside a scan (as scan_batches does)
+        mask = jax.random.bernoulli(key, 0.7, (32, 100))
+        scanned = jax.lax.scan(lambda k, _: (jax.random.split(k)[0], jax.random.bernoulli(k, 0.7, (8,))), key,
+                               None, length=5)[1]
+        return mask, jax.random.bits(key, (1000,)), jax.random.normal(key, (77,)), scanned
+
+    def hash_has_a_loop():
+        return "while" in jax.jit(lambda k: jax.random.bits(k, (10,))).lower(key).as_text()
+
+    key = jax.random.key(123)
+    mlir.register_lowering(threefry2x32.threefry2x32_p, threefry2x32._threefry2x32_cpu_lowering_rule, platform="cpu")
+    before, looped = jax.jit(lambda k: draws(k))(key), hash_has_a_loop()
+    enable_straight_line_random()
+    after = jax.jit(lambda k: draws(k))(key)
+    assert not hash_has_a_loop() and looped == (jax.default_backend() == "cpu")
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 class CorruptAtEnd(keras.callbacks.Callback):

@@ -72,10 +72,12 @@ def test_random_shift_refuses_a_bad_max_shift(max_shift):
 
 
 def test_scan_batches_gives_the_same_history(tiny_run, small_splits, tmp_path):
-    # tiny_run took one Keras step per batch; here 7 batches of 32 go through one lax.scan (600 = 2 x 224 + 152:
-    # the last call scans 4 batches and steps once more on the remaining 24 samples).
-    assert tiny_run.config.scan_batches == 1
-    config = TASK.config("seeds-final", runs_dir=str(tmp_path), **{**TINY_RUN, "scan_batches": 7})
+    # tiny_run scanned all 600 samples in one call (18 batches of 32, then a step on the last 24); here 7 batches
+    # of 32 go through one lax.scan, 3 calls per trip (600 = 2 x 224 + 152: the last call scans 4 batches and
+    # steps once more on the remaining 24 samples).
+    assert tiny_run.config.scan_batches == 50
+    config = TASK.config("seeds-final", runs_dir=str(tmp_path),
+                         **{**TINY_RUN, "scan_batches": 7, "steps_per_execution": 3})
     history = train(config, splits=small_splits).history
     assert set(history) == set(tiny_run.history)
     for key in history:
@@ -87,5 +89,7 @@ def test_scan_batches_must_be_a_positive_integer():
         TASK.config("dnn", scan_batches=0).resolved()
 
 
-def test_scan_batches_is_off_by_default():
-    assert TASK.config("seeds-final").scan_batches == 1 and TASK.config("dnn").scan_batches == 1
+def test_scan_batches_is_on_for_the_seeds_final_preset_only():
+    final = TASK.config("seeds-final")
+    assert (final.scan_batches, final.steps_per_execution, final.batch_size) == (50, 1, 32)
+    assert all(TASK.config(preset).scan_batches == 1 for preset in PRESETS if preset != "seeds-final")
