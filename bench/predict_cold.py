@@ -20,11 +20,11 @@ The photo is a product-photo-like JPEG of the first test image (nnlab.fashion.ph
 both kinds must print the same JSON.
 
 Where the time goes with the exported copy (``python -X importtime``): importing JAX (~0.8 s
-of CPU), the CLI's own imports (Typer, which imports pydantic, and Rich: ~0.3 s), SciPy's
-linear algebra that JAX loads for its CPU kernels when it first runs an exported function
-(~0.3 s), then reading the photo and the call, from the compilation cache (~0.1 s). With
-Keras: `import keras` (~3.5 s idle: JAX, scikit-learn for Keras' sklearn wrappers,
-matplotlib, Keras), loading the model and its compiles.
+of CPU), the CLI's own imports (Typer, which imports pydantic, and Rich: ~0.3 s), then reading
+the photo and one call of the compiled function, read back from ~/.cache/nnlab/executables
+(~0.1 s; lowering it instead would import SciPy's linear algebra for JAX's CPU kernels,
+~0.45 s more). With Keras: `import keras` (~3.5 s idle: JAX, scikit-learn for Keras' sklearn
+wrappers, matplotlib, Keras), loading the model and its compiles.
 """
 
 import argparse
