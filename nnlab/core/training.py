@@ -37,9 +37,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nnlab.core.callbacks import (STATE_FILE, EpochTimer, InterruptFlag, ResumableEarlyStopping, RestoreRandom,
-                                  RunRecorder, catch_interrupt, checkpoint_paths, read_state, restore_state,
-                                  write_history)
+from nnlab.core.callbacks import (STATE_FILE, BatchProgbar, EpochTimer, InterruptFlag, ResumableEarlyStopping,
+                                  RestoreRandom, RunRecorder, catch_interrupt, checkpoint_paths, read_state,
+                                  restore_state, write_history)
 from nnlab.core import interrupt
 from nnlab.core.config import to_dict
 from nnlab.core.errors import AlreadyFinished, Interrupted, NnlabError
@@ -257,10 +257,11 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
     meta, arrays = state or ({}, {})
     steps_per_epoch = math.ceil(num_samples(splits.x_train) / config.batch_size)
     compile_model(model, task, config, steps_per_epoch)
-    fit_batch = config.batch_size
+    fit_batch, progbar = config.batch_size, []
     if config.scan_batches > 1 and keras.backend.backend() == "jax":
         scan_batches(model, config.batch_size)
         fit_batch = config.batch_size * config.scan_batches
+        progbar = [BatchProgbar(config.scan_batches, steps_per_epoch)] if config.verbose else []
     callbacks, checkpoint, early_stopping, files = make_callbacks(
         config, run_dir, {"checkpoint_best": meta.get("checkpoint_best"), "early_stopping": None})
     initial_epoch, epochs, restore = 0, config.epochs, []
@@ -284,7 +285,7 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
             model.fit(splits.x_train, splits.y_train, validation_data=splits.validation(),
                       initial_epoch=min(initial_epoch, epochs), epochs=epochs, batch_size=fit_batch,
                       validation_batch_size=config.eval_batch_size, verbose=config.verbose,
-                      callbacks=[*restore, flag, timer, *callbacks, recorder, *extra_callbacks])
+                      callbacks=[*restore, flag, timer, *callbacks, recorder, *extra_callbacks, *progbar])
             interrupted = interrupt.pressed()  # pressed, and its KeyboardInterrupt lost on the way
             if not interrupted:
                 write_history(run_dir, history)  # also when no epoch ran (resumed after the last one)

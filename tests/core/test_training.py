@@ -252,6 +252,15 @@ def test_one_compiled_step_per_batch_gives_the_same_history(tiny_run, small_spli
         np.testing.assert_allclose(history[key], tiny_run.history[key], rtol=1e-5, atol=1e-6, err_msg=key)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="scan_batches is JAX only")
+def test_the_progress_bar_counts_batches_of_the_batch_size_under_scan_batches(small_splits, tmp_path, capsys):
+    # 600 samples: 19 batches of 32, which fit sees as 3 batches of 7 x 32 (scan_batches=7).
+    config = TASK.config("seeds-final", runs_dir=str(tmp_path), **{**TINY_RUN, "epochs": 1, "verbose": 2,
+                                                                  "scan_batches": 7})
+    train(config, splits=small_splits)
+    assert re.search(r"^19/19 - .*ms/step - accuracy: ", capsys.readouterr().out, re.MULTILINE)
+
+
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="a JAX lowering")
 def test_straight_line_threefry_draws_the_same_random_bits():
     import jax
