@@ -319,7 +319,6 @@ def _served_model(model, stderr):
 
     path, note = served_model_path(model)
     if exported.enabled():
-        exported.use_compile_cache()
         try:
             fast = exported.load_exported(path)
             stderr.print(f"model: {path} ({note})")

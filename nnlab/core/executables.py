@@ -18,7 +18,13 @@ write turns the cache off. A file is named by what made it: the export's SHA-256
 input shape, the jax and jaxlib versions, the backend's platform version and this
 machine's CPU (model and flags: an executable compiled for one CPU may not run on another).
 
-Everything here is an optimisation: any failure falls back to ``function.call``.
+Only a fresh compile is written: an executable that JAX read from its own persistent
+compilation cache serializes without its kernels, so a process that uses that cache
+(``jax_compilation_cache_dir`` set: training does, ``nnlab predict`` with the exported
+model does not) only reads. An entry is run once on zeros when read back; one that fails
+is deleted and the function compiled again.
+
+Everything here is an optimisation: any failure falls back to compiling the function.
 """
 
 import hashlib
@@ -66,7 +72,7 @@ def _entry(folder, key, shape, dtype):
     import jax
     import jaxlib
 
-    made_from = {"export_sha256": key, "shape": list(shape), "dtype": dtype, "jax": jax.__version__,
+    made_from = {"format": 2, "export_sha256": key, "shape": list(shape), "dtype": dtype, "jax": jax.__version__,
                  "jaxlib": jaxlib.__version__, "platform": jax.devices()[0].client.platform_version,
                  "machine": _machine()}
     return folder / (hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()[:40] + ".bin")
@@ -81,31 +87,58 @@ def compiled(function, shape, dtype, key):
         key: names ``function`` (the SHA-256 of its serialized bytes).
     """
     import jax
-    from jax.experimental import serialize_executable
 
-    from nnlab.core.runs import atomic_path
-
-    trees = (jax.tree_util.tree_structure(((0,), {})), jax.tree_util.tree_structure(0))  # f(x) -> y
     try:
         folder = cache_folder()
         secret, entry = _secret(folder), _entry(folder, key, shape, dtype)
     except OSError:  # e.g. a read-only home: no cache
         secret = entry = None
     if secret is not None and entry.is_file():
-        try:
-            data = entry.read_bytes()
-            signature, payload = data[:KEY_BYTES], data[KEY_BYTES:]
-            if hmac.compare_digest(signature, hmac.new(secret, payload, "sha256").digest()):
-                return serialize_executable.deserialize_and_load(payload, *trees)
-        except Exception:  # noqa: BLE001  unreadable, or another jax's format: compile again below
-            pass
+        call = _read(entry, secret, shape, dtype)
+        if call is not None:
+            return call
     call = jax.jit(function.call).lower(jax.ShapeDtypeStruct(shape, dtype)).compile()
-    if secret is not None:
-        try:
-            payload, *made = serialize_executable.serialize(call)
-            if tuple(made) == trees:
-                with atomic_path(entry) as tmp:
-                    tmp.write_bytes(hmac.new(secret, payload, "sha256").digest() + payload)
-        except Exception:  # noqa: BLE001  not serializable here, or a full disk: this call still works
-            pass
+    # Only a fresh compile serializes whole: an executable that JAX read from its own persistent
+    # compilation cache serializes without its kernels (another process then fails with "NOT_FOUND:
+    # Function ... not found"). So nothing is written in a process that uses that cache.
+    if secret is not None and not jax.config.jax_compilation_cache_dir:
+        _write(entry, secret, call)
     return call
+
+
+def _trees():
+    import jax
+
+    return jax.tree_util.tree_structure(((0,), {})), jax.tree_util.tree_structure(0)  # f(x) -> y
+
+
+def _read(entry, secret, shape, dtype):
+    """The executable in ``entry`` if this user's key signed it and it runs; else None (and a bad entry is deleted)."""
+    import numpy as np
+    from jax.experimental import serialize_executable
+
+    try:
+        data = entry.read_bytes()
+        signature, payload = data[:KEY_BYTES], data[KEY_BYTES:]
+        if not hmac.compare_digest(signature, hmac.new(secret, payload, "sha256").digest()):
+            return None  # not ours (or damaged): never unpickled; replaced by the next write
+        call = serialize_executable.deserialize_and_load(payload, *_trees())
+        np.asarray(call(np.zeros(shape, dtype)))  # runs, here: a failure shows now, not in the caller's call
+        return call
+    except Exception:  # noqa: BLE001  another jax's format, or an executable that does not run here
+        entry.unlink(missing_ok=True)
+        return None
+
+
+def _write(entry, secret, call):
+    from jax.experimental import serialize_executable
+
+    from nnlab.core.runs import atomic_path
+
+    try:
+        payload, *trees = serialize_executable.serialize(call)
+        if tuple(trees) == _trees():
+            with atomic_path(entry) as tmp:
+                tmp.write_bytes(hmac.new(secret, payload, "sha256").digest() + payload)
+    except Exception:  # noqa: BLE001  not serializable here, or a full disk: the call still works
+        pass

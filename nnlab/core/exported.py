@@ -83,17 +83,6 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def use_compile_cache():
-    """Keep every compiled function in JAX's persistent cache (``$NNLAB_CACHE_DIR/jax``, as training does)."""
-    import jax
-
-    if not jax.config.jax_compilation_cache_dir:
-        root = Path(os.environ.get("NNLAB_CACHE_DIR", "~/.cache/nnlab")).expanduser()
-        jax.config.update("jax_compilation_cache_dir", str(root / "jax"))
-    # A cold call is mostly compiling: even sub-second compiles are worth reading back.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-
-
 def _versions():
     import jax
     import jaxlib
