@@ -33,9 +33,10 @@ power-of-two batch, so that a handful of compiled sizes serve every call; each i
 once per machine and kept, signed, in ``~/.cache/nnlab/executables`` (nnlab.core.executables).
 
 Measured with bench/predict_cold.py (cnn-fast run, one JPEG, 2 cores shared with training
-jobs): a cold ``nnlab predict`` took 5.6-5.9 s of CPU with Keras and 2.3 s with this file
-(imports: JAX ~0.8 s, the CLI's Typer/pydantic/Rich ~0.3 s, SciPy ~0.4 s when the call is
-lowered); with the compiled executable read back as well, about 1.6 s.
+jobs, load average 2): a cold ``nnlab predict`` took 5.4 s (5.3 s of CPU) with Keras and
+1.8 s (1.9 s of CPU) with this file and its compiled function read back; lowering the call
+instead costs ~0.45 s more CPU (SciPy, imported for JAX's CPU kernels). The rest is
+importing JAX (~0.8 s) and the CLI's Typer, pydantic and Rich (~0.3 s).
 
 ``NNLAB_EXPORT=0`` turns the files off: none is used, none is written. Only the JAX
 backend of Keras makes or uses them.
