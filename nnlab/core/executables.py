@@ -79,7 +79,7 @@ def _entry(folder, key, shape, dtype):
 
 
 def compiled(function, shape, dtype, key):
-    """``function.call`` compiled for inputs of ``shape`` and ``dtype``: read back when cached, else compiled and cached.
+    """``function.call`` compiled for inputs of ``shape`` and ``dtype``: read back if cached, else compiled and cached.
 
     Args:
         function: a ``jax.export.Exported`` with one array input and one array output.
