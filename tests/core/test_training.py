@@ -33,8 +33,10 @@ HISTORY_KEYS = {"loss", "accuracy", "val_loss", "val_accuracy"}
 def test_run_folder_has_every_file(tiny_run):
     run_dir = tiny_run.run_dir
     assert run_dir.name == "tiny"
-    # Later commands may add their own files (evaluate writes reliability-<split>.png); training writes these.
-    assert {p.name for p in run_dir.iterdir() if not p.name.startswith("reliability-")} == RUN_FILES
+    # Later commands may add their own files (evaluate writes reliability-<split>.png, predict an exported
+    # <model>.jaxexport); training writes these.
+    later = [p for p in run_dir.iterdir() if p.name.startswith("reliability-") or p.name.endswith(".jaxexport")]
+    assert {p.name for p in run_dir.iterdir()} - {p.name for p in later} == RUN_FILES
     assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -222,12 +224,14 @@ class SigintAt(keras.callbacks.Callback):
 
 def test_a_real_sigint_stops_training_and_puts_the_handler_back(small_splits, tmp_path):
     handler = signal.getsignal(signal.SIGINT)
-    config = TASK.config("dnn", epochs=3, verbose=0, name="sigint", runs_dir=str(tmp_path), steps_per_execution=1)
+    # Many epochs after the signal: a press landing inside an import or a GC callback is re-sent 0.1 s
+    # later (nnlab.core.interrupt), by when a tiny epoch or two may have finished.
+    config = TASK.config("dnn", epochs=30, verbose=0, name="sigint", runs_dir=str(tmp_path), steps_per_execution=1)
     with pytest.raises(Interrupted) as raised:
         train(config, splits=small_splits, extra_callbacks=[SigintAt(1)])
-    assert raised.value.epochs_done == 1
+    assert 1 <= raised.value.epochs_done < 30
     assert json.loads((tmp_path / "sigint" / "metrics.json").read_text())["status"] == "interrupted"
-    assert len(json.loads((tmp_path / "sigint" / "history.json").read_text())["loss"]) == 1
+    assert len(json.loads((tmp_path / "sigint" / "history.json").read_text())["loss"]) == raised.value.epochs_done
     assert signal.getsignal(signal.SIGINT) is handler
 
 
