@@ -223,6 +223,16 @@ class SigintAt(keras.callbacks.Callback):
 
 
 def test_a_real_sigint_stops_training_and_puts_the_handler_back(small_splits, tmp_path):
+    # Start from Python's own handler, as a fresh `nnlab` process does: an earlier in-process test (a CLI
+    # or server run) may have left another one installed (seen once in a full suite run, not in isolation).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _sigint_stops_training(small_splits, tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _sigint_stops_training(small_splits, tmp_path):
     handler = signal.getsignal(signal.SIGINT)
     # Many epochs after the signal: a press landing inside an import or a GC callback is re-sent 0.1 s
     # later (nnlab.core.interrupt), by when a tiny epoch or two may have finished.
