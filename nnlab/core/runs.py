@@ -181,8 +181,8 @@ def find_run(name, runs_dir="runs"):
     return path
 
 
-# The files a run folder serves, in the order tried; nnlab.core.saving.resolve_model_path uses the same order
-# (a test checks both agree). Kept here, where no Keras is imported, for `nnlab predict`'s fast path.
+# The files a run folder serves, in the order tried (nnlab.core.saving.resolve_model_path is model_file).
+# Kept here, where no Keras is imported, for `nnlab predict`'s fast path.
 RUN_MODEL_FILES = ("best.keras", "final.keras", "best.h5", "final.h5")
 
 

@@ -22,11 +22,10 @@ from pathlib import Path
 import keras
 
 from nnlab.core.errors import NnlabError
-from nnlab.core.runs import atomic_path
+from nnlab.core.runs import RUN_MODEL_FILES, atomic_path, model_file  # noqa: F401  (RUN_MODEL_FILES: re-exported)
 
 MODEL_SUFFIXES = (".keras", ".h5")
 WEIGHTS_SUFFIX = ".weights.h5"
-RUN_MODEL_FILES = ("best.keras", "final.keras", "best.h5", "final.h5")
 
 
 def _kind(path):
@@ -65,18 +64,9 @@ def save_model(model, path):
     return path
 
 
-def resolve_model_path(path):
-    """A model file, or a run folder (its best model, else its final one)."""
-    path = Path(path)
-    if path.is_dir():
-        for name in RUN_MODEL_FILES:
-            if (path / name).is_file():
-                return path / name
-        raise NnlabError(f"{path} is a folder without a saved model ({', '.join(RUN_MODEL_FILES)}); "
-                         "pass a .keras or .h5 file or a run folder made by `nnlab train`.")
-    if not path.exists():
-        raise NnlabError(f"Model file {path} does not exist; check the path (`nnlab runs list` shows saved runs).")
-    return path
+# A model file, or a run folder (its best model, else its final one): nnlab.core.runs.model_file, which
+# imports no Keras (for `nnlab predict`'s fast path); the name is kept for the callers that load the model.
+resolve_model_path = model_file
 
 
 class _DropMessages(logging.Filter):
