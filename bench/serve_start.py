@@ -40,6 +40,7 @@ from pathlib import Path
 import nnlab  # noqa: F401  picks the backend (JAX unless KERAS_BACKEND is set)
 
 from record import save_result
+from serve_load import default_model  # the run `nnlab serve` picks, else an untrained cnn
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS = 8.0
@@ -93,28 +94,13 @@ def start_seconds(model, port, prelude, report):
             process.wait()
 
 
-def default_model():
-    """The run `nnlab serve` picks in runs/, else an untrained cnn in a run-less folder."""
-    from nnlab.cli.serve import best_fashion_run
-
-    found = best_fashion_run(ROOT / "runs")
-    if found is not None:
-        return str(found.path)
-    from nnlab.core.saving import save_model
-    from nnlab.fashion.models import build_model
-
-    path = Path(tempfile.mkdtemp()) / "untrained-cnn.keras"
-    save_model(build_model("cnn"), path)
-    return str(path)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="fashion run folder or model file (default: what `nnlab serve` picks)")
     parser.add_argument("--repeats", type=int, default=SETTINGS["repeats"], help="starts of each kind")
     parser.add_argument("--port", type=int, default=8941)
     args = parser.parse_args()
-    SETTINGS.update(repeats=args.repeats, model=args.model or default_model())
+    SETTINGS.update(repeats=args.repeats, model=args.model or default_model(tempfile.mkdtemp()))
     model = SETTINGS["model"]
     print(f"model {model}; {args.repeats} starts of each kind, taking turns; {os.cpu_count()} CPUs")
     load_before = os.getloadavg()
