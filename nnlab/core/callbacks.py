@@ -56,7 +56,9 @@ class BatchProgbar(keras.callbacks.ProgbarLogger):
     """Keras' progress bar counting batches of the run's batch size when each of fit's batches holds ``scan``.
 
     With ``scan_batches`` fit sees 30 batches of 1,600 per epoch of the seeds' pipeline; this bar
-    still shows 1500/1500 and the time per batch of 32, as without it.
+    still shows 1500/1500 and the time per batch of 32, as without it. With ``scan=1`` it is Keras'
+    bar with the count clamped to the epoch: under ``steps_per_execution`` Keras reports the end of
+    the last, partial group of batches past the epoch's end.
     """
 
     def __init__(self, scan, batches):

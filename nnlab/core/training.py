@@ -257,11 +257,13 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
     meta, arrays = state or ({}, {})
     steps_per_epoch = math.ceil(num_samples(splits.x_train) / config.batch_size)
     compile_model(model, task, config, steps_per_epoch)
-    fit_batch, progbar = config.batch_size, []
+    fit_batch, scan = config.batch_size, 1
     if config.scan_batches > 1 and keras.backend.backend() == "jax":
         scan_batches(model, config.batch_size)
-        fit_batch = config.batch_size * config.scan_batches
-        progbar = [BatchProgbar(config.scan_batches, steps_per_epoch)] if config.verbose else []
+        fit_batch, scan = config.batch_size * config.scan_batches, config.scan_batches
+    # Also with scan 1: Keras' own bar counts past the end under steps_per_execution (400/375;
+    # keras-team/keras#20861), BatchProgbar stops at the epoch's last batch.
+    progbar = [BatchProgbar(scan, steps_per_epoch)] if config.verbose else []
     callbacks, checkpoint, early_stopping, files = make_callbacks(
         config, run_dir, {"checkpoint_best": meta.get("checkpoint_best"), "early_stopping": None})
     initial_epoch, epochs, restore = 0, config.epochs, []

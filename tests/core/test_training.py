@@ -275,6 +275,15 @@ def test_the_progress_bar_counts_batches_of_the_batch_size_under_scan_batches(sm
     assert re.search(r"^19/19 - .*ms/step - accuracy: ", capsys.readouterr().out, re.MULTILINE)
 
 
+def test_the_progress_bar_stops_at_the_epochs_last_batch_under_steps_per_execution(small_splits, tmp_path, capsys):
+    # 600 samples: 19 batches of 32 in trips of 5; Keras' own bar ends at 20/19 (keras-team/keras#20861).
+    config = TASK.config("seeds-final", runs_dir=str(tmp_path), **{**TINY_RUN, "epochs": 1, "verbose": 1,
+                                                                  "scan_batches": 1, "steps_per_execution": 5})
+    train(config, splits=small_splits)
+    counts = re.findall(r"(\d+)/19\b", capsys.readouterr().out)
+    assert counts and counts[-1] == "19" and max(map(int, counts)) == 19, counts
+
+
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="a JAX lowering")
 def test_straight_line_threefry_draws_the_same_random_bits():
     import jax
