@@ -106,3 +106,15 @@ def test_evaluate_val_of_a_run_without_validation_is_refused(run_cli):
     assert code == 0, err
     code, _, err = run_cli("evaluate", "runs/noval", "--split", "val")
     assert code == 2 and "trained without a validation split" in err and "--split test" in err
+
+
+def test_train_help_names_every_preset_and_model(run_cli, monkeypatch):
+    from nnlab.fashion.config import PRESETS
+    from nnlab.fashion.models import MODELS
+
+    monkeypatch.setenv("COLUMNS", "400")  # one help line per option
+    status, out, _ = run_cli("train", "--help")
+    lines = {option: next(line for line in out.splitlines() if f"--{option} " in line) for option in ("preset", "model")}
+    assert status == 0
+    assert all(name in lines["preset"] for name in PRESETS), lines["preset"]
+    assert all(name in lines["model"] for name in MODELS), lines["model"]
