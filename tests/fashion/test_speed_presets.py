@@ -19,7 +19,7 @@ from nnlab.fashion.task import TASK
 
 
 @pytest.mark.parametrize("preset, params", [
-    ("cnn-fast", 824_842),   # conv 320 + BN 128 + conv 18,496 + BN 256 + 3136*256+256 + 2,570
+    ("cnn-fast", 313_418),   # conv 240 + BN 96 + conv 10,416 + BN 192 + 2352*128+128 + 1,290
     ("cnn-wide", 3_292_170),  # conv 640 + BN 256 + conv 73,856 + BN 512 + 6272*512+512 + 5,130
 ])
 def test_speed_presets_build_with_their_parameter_counts(preset, params):
