@@ -3,7 +3,7 @@ VENV := .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps run test test-fast bench clean
+.PHONY: setup system-deps run test test-fast bench bench-serve clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,24 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# About an hour on 2 cores; run it on an otherwise idle machine (other work on the cores skews every figure).
 bench: setup
 	$(BIN)/python bench/data_load.py
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/cnn_preset.py
+	$(BIN)/python bench/time_to_accuracy.py
+	$(BIN)/python bench/predict_speed.py
 	$(BIN)/python bench/tickets_speed.py
+	$(MAKE) bench-serve
+
+# The serving benchmarks time the model `nnlab serve` picks: they train and calibrate runs/bench-cnn-fast first
+# when it is not there.
+bench-serve: setup
+	@test -f runs/bench-cnn-fast/calibrated.keras || { \
+	  $(BIN)/nnlab train --preset cnn-fast --name bench-cnn-fast --verbose 2 && $(BIN)/nnlab calibrate runs/bench-cnn-fast; }
+	$(BIN)/python bench/serve_start.py
+	$(BIN)/python bench/serve_load.py
+	$(BIN)/python bench/predict_cold.py
 	$(BIN)/python bench/readme_table.py
 
 clean:
