@@ -87,8 +87,13 @@ def main(argv=None):
     from nnlab.core import interrupt
 
     previous = interrupt.install()  # before the heavy imports: Ctrl-C is never lost, nor aborts an import
+    interrupt.reset()
     try:
         code = _run(argv)
+        if code == 0 and interrupt.pressed():
+            # Ctrl-C came during an import and its retry never landed before the command ended: still
+            # an interrupted command (a shell loop over nnlab stops), not a success.
+            raise KeyboardInterrupt
         sys.stdout.flush()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -118,3 +118,23 @@ def test_a_bug_shows_its_own_traceback_once(tmp_path):
     assert done.returncode == 1
     assert done.stderr.count("Traceback") == 1 and "ZeroDivisionError: a bug" in done.stderr
     assert "During handling" not in done.stderr
+
+
+def test_a_ctrl_c_that_never_landed_still_ends_the_command_as_interrupted(monkeypatch, capsys):
+    # SIGINT during an import is recorded and sent again a moment later (nnlab.core.interrupt); a short
+    # command may end before the retry lands. It must not then report success.
+    import nnlab.cli as cli
+    from nnlab.core import interrupt
+
+    def command(argv):
+        interrupt._pressed.set()  # what interrupt.handler records when Ctrl-C lands inside an import
+        return 0
+
+    monkeypatch.setattr(cli, "_run", command)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["data", "info"])
+    assert exited.value.code == 130 and "interrupted" in capsys.readouterr().err
+    monkeypatch.setattr(cli, "_run", lambda argv: 0)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["data", "info"])  # the next command in the same process starts afresh
+    assert exited.value.code == 0
