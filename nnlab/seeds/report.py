@@ -51,6 +51,8 @@ def _number(value, digits, n=1):
         return "yes" if value else "no"
     if digits == 0:
         return f"{value:,.0f}" if n == 1 or float(value).is_integer() else f"{value:,.1f}"
+    if value and abs(value) < 0.5 * 10 ** -digits:  # e.g. a McNemar p-value: 3.1e-152, not 0.0000
+        return f"{value:.1e}"
     return f"{value:.{digits}f}"
 
 

@@ -106,3 +106,10 @@ def test_report_plots_exist_and_are_embedded(tiny_report):
     assert page.count("data:image/png;base64,") == len(plots)
     assert not re.search(r"<(link|script)|src=\"http|href=\"http", page)  # nothing to fetch: opens offline
     assert not list(out.rglob(".*.tmp-*"))  # every file was renamed into place
+
+
+def test_a_tiny_nonzero_figure_is_not_shown_as_zero():
+    from nnlab.seeds.report import _number
+
+    assert _number(3.14e-152, 4) == "3.1e-152"  # X1's McNemar p-value on the full test set
+    assert _number(0.0, 4) == "0.0000" and _number(0.93496, 4) == "0.9350" and _number(0.00004, 4) == "4.0e-05"
