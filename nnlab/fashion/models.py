@@ -75,9 +75,9 @@ def _cnn(dropout):
 
 
 def _shifted_cnn(dropout, widths):
-    # cnn's two stride-2 blocks (the cheapest convolutions for XLA on this CPU: a stride-1 3x3
-    # convolution at 14x14 costs 5-10x more per epoch), with each training image shifted (RandomShift,
-    # per image) and mirrored, and a wider dense layer: the dense GEMM is cheap. At inference each image
+    # Two stride-2 blocks as in cnn (the cheapest convolutions for XLA on this CPU: any stride-1 3x3
+    # convolution adds 15-20 s per epoch), with each training image shifted (RandomShift, per image)
+    # and mirrored; widths from CNN_WIDTHS. At inference each image
     # is classified twice, as it is and mirrored, and the two predictions averaged (AddMirrored ...
     # AverageMirrored; training batches pass once).
     # cnn-fast's settings were chosen on the validation split (seed 42; val accuracy with / without the
