@@ -38,8 +38,8 @@ bench: setup
 # The serving benchmarks time the model `nnlab serve` picks: they train and calibrate runs/bench-cnn-fast first
 # when it is not there.
 bench-serve: setup
-	@test -f runs/bench-cnn-fast/calibrated.keras || { \
-	  $(BIN)/nnlab train --preset cnn-fast --name bench-cnn-fast --verbose 2 && $(BIN)/nnlab calibrate runs/bench-cnn-fast; }
+	@test -f runs/bench-cnn-fast/final.keras || $(BIN)/nnlab train --preset cnn-fast --name bench-cnn-fast --verbose 2
+	@test -f runs/bench-cnn-fast/calibrated.keras || $(BIN)/nnlab calibrate runs/bench-cnn-fast
 	$(BIN)/python bench/serve_start.py
 	$(BIN)/python bench/serve_load.py
 	$(BIN)/python bench/predict_cold.py
