@@ -23,12 +23,12 @@ from nnlab.core.errors import NnlabError
 def train(
     preset: Optional[str] = typer.Option(None, help="Named settings: logreg, dnn-sigmoid, dnn, dropout, "
                                                     "seeds-final, mnist-512, cnn, cnn-fast (5-minute "
-                                                    "preset), cnn-wide."),
+                                                    "preset), cnn-deep (30-minute preset)."),
     config: Optional[Path] = typer.Option(None, help="JSON file of settings (e.g. a run's config.json)."),
     resume: Optional[Path] = typer.Option(None, help="Continue this run folder from its last finished epoch "
                                                      "(after Ctrl-C, a crash or kill); takes no other settings."),
     model: Optional[str] = typer.Option(None, help="logreg, dnn-sigmoid, dnn, mnist-512, cnn, cnn-fast or "
-                                                  "cnn-wide."),
+                                                  "cnn-deep."),
     api: Optional[str] = typer.Option(None, help="sequential, functional or subclass."),
     optimizer: Optional[str] = typer.Option(None, help="sgd, rmsprop (Keras' default), adagrad or adam."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: Keras' for the optimizer)."),

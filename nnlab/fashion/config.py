@@ -74,8 +74,8 @@ PRESETS = {
         "model": "cnn-fast", "optimizer": {"name": "adam", "learning_rate": 2e-3, "schedule": "cosine"},
         "epochs": 28, "batch_size": 128,
     },
-    "cnn-wide": {
-        "model": "cnn-wide", "optimizer": {"name": "adam", "learning_rate": 2e-3, "schedule": "cosine"},
-        "epochs": 30, "batch_size": 128,
+    "cnn-deep": {
+        "model": "cnn-deep", "optimizer": {"name": "adam", "learning_rate": 2e-3, "schedule": "cosine"},
+        "epochs": 60, "batch_size": 128,
     },
 }

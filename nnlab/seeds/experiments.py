@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from nnlab.fashion.config import PRESETS as FASHION_PRESETS
-from nnlab.fashion.models import CNN_WIDTHS
+from nnlab.fashion.models import CNN_SPECS
 
 RISE = 0.10  # "val loss rises after its minimum": the last val loss is > 1.10 x the lowest
 
@@ -440,10 +440,11 @@ EXPERIMENTS = (
                    "JAX does not draw the seeds' random numbers"),
     Experiment(
         "X1", "beyond the seeds: the cnn-fast preset against E10",
-        "preset cnn-fast (RandomShift({3}) + stride-2 conv blocks {0} / {1} + Dense({2}), mirror-averaged "
+        "preset cnn-fast (RandomShift({shift}) + stride-2 conv blocks {widths} + Dense({units}), mirror-averaged "
         "predictions, Adam 2e-3 cosine, batch {batch_size}, {epochs} epochs) and E10, same splits and seed; both scored on the same test images: McNemar's exact test on "
         "the images only one gets right, bootstrap 95 % interval of the accuracy difference".format(
-            *CNN_WIDTHS["cnn-fast"], **FASHION_PRESETS["cnn-fast"]),
+            widths=" / ".join(str(filters) for filters, _ in CNN_SPECS["cnn-fast"]["convs"]),
+            **CNN_SPECS["cnn-fast"], **FASHION_PRESETS["cnn-fast"]),
         runs=(Run("cnn-fast", FASHION_PRESETS["cnn-fast"], keep=True),
               Run("final", {**DROPOUT_ADAM, "epochs": 20,
                             "early_stopping": {"patience": 2, "restore_best_weights": True}}, keep=True)),

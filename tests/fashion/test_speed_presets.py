@@ -1,4 +1,4 @@
-"""The speed presets of issue 9: cnn-fast and cnn-wide, RandomShift, and scan_batches (same history).
+"""The speed presets of issue 9: cnn-fast and cnn-deep, RandomShift, and scan_batches (same history).
 
 Builds and one tiny training step only; the timings are benchmarks (bench/time_to_accuracy.py), never asserted here.
 """
@@ -20,7 +20,7 @@ from nnlab.fashion.task import TASK
 
 @pytest.mark.parametrize("preset, params", [
     ("cnn-fast", 313_418),   # conv 240 + BN 96 + conv 10,416 + BN 192 + 2352*128+128 + 1,290
-    ("cnn-wide", 3_292_170),  # conv 640 + BN 256 + conv 73,856 + BN 512 + 6272*512+512 + 5,130
+    ("cnn-deep", 656_426),   # cnn-fast's first two blocks + conv 41,568 + BN 384 + 4704*128+128 + 1,290
 ])
 def test_speed_presets_build_with_their_parameter_counts(preset, params):
     config = TASK.config(preset)
@@ -29,11 +29,12 @@ def test_speed_presets_build_with_their_parameter_counts(preset, params):
         assert build_model(preset, api=api).count_params() == params
 
 
-def test_cnn_fast_trains_one_step_and_reloads(small_splits, tmp_path):
-    config = TASK.config("cnn-fast", epochs=1, verbose=0, runs_dir=str(tmp_path), name="fast")
+@pytest.mark.parametrize("preset", ["cnn-fast", "cnn-deep"])
+def test_speed_presets_train_one_epoch_and_reload(preset, small_splits, tmp_path):
+    config = TASK.config(preset, epochs=1, verbose=0, runs_dir=str(tmp_path), name="fast")
     result = train(config, splits=small_splits)
     assert np.isfinite(result.history["loss"][0]) and 0 <= result.metrics["test"]["accuracy"] <= 1
-    reloaded = load_model(save_model(result.model, tmp_path / "again.keras"))  # RandomShift is registered
+    reloaded = load_model(save_model(result.model, tmp_path / "again.keras"))  # nnlab's layers are registered
     images = small_splits.x_test[:16]
     np.testing.assert_allclose(reloaded.predict(images, verbose=0), result.model.predict(images, verbose=0),
                                rtol=1e-5, atol=1e-6)
@@ -51,8 +52,9 @@ def test_random_shift_is_the_identity_at_inference_and_shifts_each_image_in_trai
     assert len(set(zip(rows, cols))) > 5  # each image draws its own offset
 
 
-def test_speed_presets_average_each_image_with_its_mirror_at_inference_only():
-    model = build_model("cnn-fast")
+@pytest.mark.parametrize("preset", ["cnn-fast", "cnn-deep"])
+def test_speed_presets_average_each_image_with_its_mirror_at_inference_only(preset):
+    model = build_model(preset)
     assert isinstance(model.layers[0], AddMirrored) and isinstance(model.layers[-1], AverageMirrored)
     inner = keras.Sequential([keras.Input((28, 28)), *model.layers[1:-1]])  # the same layers, one pass
     images = np.random.default_rng(0).random((5, 28, 28), dtype="float32")
@@ -63,6 +65,18 @@ def test_speed_presets_average_each_image_with_its_mirror_at_inference_only():
     assert not np.allclose(averaged, inner.predict(images, verbose=0), atol=1e-4)  # the mirror counts
     np.testing.assert_array_equal(np.asarray(AddMirrored()(images, training=True)), images)  # training: once
     np.testing.assert_array_equal(np.asarray(AverageMirrored()(images, training=True)), images)
+
+
+def test_cnn_deep_erases_a_box_of_a_quarter_of_the_training_images_only():
+    erasing = [layer for layer in build_model("cnn-deep").layers if isinstance(layer, keras.layers.RandomErasing)]
+    assert len(erasing) == 1 and not any(isinstance(layer, keras.layers.RandomErasing)
+                                         for layer in build_model("cnn-fast").layers)
+    images = np.ones((400, 28, 28, 1), "float32")
+    np.testing.assert_array_equal(np.asarray(erasing[0](images, training=False)), images)
+    erased = 1 - np.asarray(erasing[0](images, training=True)).mean(axis=(1, 2, 3))  # share of each image set to 0
+    hit = erased[erased > 0]
+    assert 60 <= len(hit) <= 140  # a quarter of 400 images
+    assert hit.min() >= 0.005 and hit.max() <= 0.35  # a box of about 2-25 % of the image
 
 
 @pytest.mark.parametrize("max_shift", [-1, 1.5, True])

@@ -13,7 +13,7 @@ from nnlab.fashion.task import TASK
 
 def test_the_core_finds_the_fashion_task():
     assert "fashion" in task_names() and get_task("fashion") is TASK
-    assert TASK.models == ("logreg", "dnn-sigmoid", "dnn", "mnist-512", "cnn", "cnn-fast", "cnn-wide")
+    assert TASK.models == ("logreg", "dnn-sigmoid", "dnn", "mnist-512", "cnn", "cnn-fast", "cnn-deep")
 
 
 def test_one_output_logs_as_the_seeds():
