@@ -82,8 +82,8 @@ def _cnn(dropout):
 
 def _shifted_cnn(dropout, spec):
     # Stride-2 blocks as in cnn (the cheapest convolutions for XLA on this CPU: any stride-1 3x3
-    # convolution adds 15-20 s per epoch), with each training image shifted (RandomShift, per image)
-    # and mirrored; layout from CNN_SPECS. At inference each image is classified twice, as it is and
+    # convolution adds 15-20 s per epoch; cnn-deep pays for one), with each training image shifted
+    # (RandomShift, per image) and mirrored; layout from CNN_SPECS. At inference each image is classified twice, as it is and
     # mirrored, and the two predictions averaged (AddMirrored ... AverageMirrored; training batches
     # pass once).
     # cnn-fast's settings were chosen on the validation split (seed 42; val accuracy with / without the
