@@ -83,9 +83,9 @@ def _cnn(dropout):
 def _shifted_cnn(dropout, spec):
     # Stride-2 blocks as in cnn (the cheapest convolutions for XLA on this CPU: any stride-1 3x3
     # convolution adds 15-20 s per epoch; cnn-deep pays for one), with each training image shifted
-    # (RandomShift, per image) and mirrored; layout from CNN_SPECS. At inference each image is classified twice, as it is and
-    # mirrored, and the two predictions averaged (AddMirrored ... AverageMirrored; training batches
-    # pass once).
+    # (RandomShift, per image) and mirrored; layout from CNN_SPECS. At inference each image is
+    # classified twice, as it is and mirrored, and the two predictions averaged (AddMirrored ...
+    # AverageMirrored; training batches pass once).
     # cnn-fast's settings were chosen on the validation split (seed 42; val accuracy with / without the
     # mirror average). Conv 32 / 64, Dense(256), 22 epochs: dropout 0.1, shift 2: 0.9257 (24 epochs,
     # without); dropout 0, shift 2: 0.9306 / 0.9284; Dense(512): 0.9328 / 0.9290 (slower epochs);
