@@ -16,6 +16,20 @@ def test_readme_opens_with_setup_and_test_commands_and_ci_runs_the_same():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def test_make_run_serves_the_page_the_readme_promises():
+    """`make run` ends in `nnlab serve` (after training the served default only when runs/ has none)."""
+    import subprocess
+
+    first = README.split("```sh\n", 1)[1].splitlines()[0]
+    assert "http://127.0.0.1:8000/" in first
+    dry = subprocess.run(["make", "-n", "-o", "setup", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    commands = dry.stdout.strip().splitlines()
+    assert commands[-1].endswith("nnlab serve") and "best_fashion_run" in dry.stdout and "served-model" in dry.stdout
+    served = subprocess.run(["make", "-n", "served-model"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "--preset cnn-fast" in served.stdout and "nnlab calibrate" in served.stdout
+
+
 def test_every_import_in_the_readme_works():
     lines = [line.split("#")[0].strip() for line in README.splitlines()]
     imports = [line for line in lines if re.match(r"(from nnlab[\w.]* import |import nnlab)", line)]
