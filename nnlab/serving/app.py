@@ -29,7 +29,6 @@ import contextlib
 import dataclasses
 import json
 import os
-
 from typing import Literal
 
 from fastapi import FastAPI
