@@ -11,29 +11,37 @@ GIF, BMP, TIFF); each becomes a Fashion-MNIST-like input through ``nnlab.fashion
 The probabilities are the calibrated model's when the run has one (``/v1/model`` says).
 
 A request with an unusable file is refused as a whole (a bag with a file missing would give a
-wrong summary) with a JSON ``detail``: ``message`` (names the file and the reason) and
-``errors``, one per bad file: ``index``, ``file``, ``kind``, ``reason``, ``status``.
-The status is the first bad file's:
+wrong summary) with the server's one error body (``nnlab.serving.errors``): ``detail.message``
+names the file and the reason, ``detail.errors`` has one entry per bad file: ``index``,
+``file``, ``kind``, ``reason``, ``status``. The status is the first bad file's:
 
     400  empty (0 bytes); damaged or truncated image (a format we read, with bad bytes)
     413  over max_file_bytes (10 MB); over max_pixels (a decompression bomb: refused from the
          header, before decoding); more than max_files (64) files; a body over all of those
     415  not an image we read (text, PDF, ...); a body that is not multipart/form-data
     422  a multipart body with no file in it
+    503  no fashion model loaded (``nnlab serve --model RUN``)
+
+The answers are described by pydantic models (``FashionItem``, ``Prediction``, ``Bag``,
+``ModelInfo``) in the OpenAPI schema at ``/openapi.json``; a new field of an item goes into
+``FashionItem``. ``document`` writes the server's limits (``max_files``) into that schema.
 """
 
 import io
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nnlab.core.errors import NnlabError
+from nnlab.serving.errors import error, responses
 from nnlab.serving.pages import BAG_PAGE
 
 router = APIRouter(tags=["fashion"])
@@ -174,11 +182,11 @@ def upload_error(errors, count):
         message = errors[0]["message"]
     else:
         message = f"{len(errors)} of {count} files cannot be used: " + "; ".join(e["message"] for e in errors)
-    return HTTPException(status_code=errors[0]["status"], detail={"message": message, "errors": errors})
+    return HTTPException(status_code=errors[0]["status"], detail=error(message, errors))
 
 
 def request_error(status, message):
-    return HTTPException(status_code=status, detail={"message": message, "errors": []})
+    return HTTPException(status_code=status, detail=error(message))
 
 
 class _BodyTooLarge(Exception):
@@ -318,23 +326,85 @@ def bag_summary(probabilities, classes):
             {c: round(float(v), 6) for c, v in zip(classes, at_least_one)})
 
 
+# ---------------------------------------------------------------- answers (the OpenAPI schema's models)
+
+
+class FashionItem(BaseModel):
+    """One uploaded image's answer, in upload order."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    file: str = Field(description="the client's file name (or 'file N')")
+    class_: str = Field(alias="class", description="the most probable of the ten class names")
+    class_index: int = Field(ge=0, le=9, description="its index in /v1/model's classes")
+    probability: float = Field(ge=0, le=1, description="its probability")
+    probabilities: dict[str, float] = Field(description="all ten, by class name, in class order")
+
+
+class Prediction(BaseModel):
+    calibrated: bool = Field(description="true when the probabilities are the calibrated model's")
+    items: list[FashionItem]
+
+
+class Bag(Prediction):
+    count: int = Field(ge=1, description="items in the bag")
+    expected_counts: dict[str, float] = Field(description="per class: the sum of the items' probabilities")
+    at_least_one: dict[str, float] = Field(description="per class: 1 - prod(1 - p), the items taken as "
+                                                       "independent")
+
+
+class ModelInfo(BaseModel):
+    """What the server serves; the nested figures are as the run folder's JSON files hold them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    task: str
+    run: str | None
+    run_path: str | None
+    model_file: str
+    model: str = Field(description="which file of the run is served, and why")
+    calibrated: bool
+    temperature: float | None
+    ece: dict[str, float] | None
+    calibration: dict[str, Any] | None
+    metrics: dict[str, Any] | None
+    classes: list[str]
+    input_shape: list[int]
+    input: str
+    limits: dict[str, int]
+    versions: dict[str, Any]
+    batching: dict[str, Any]
+
+
 # ---------------------------------------------------------------- endpoints
 
-_MULTIPART = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["files"],
-    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"},
-                             "description": "one or more images (any field name is accepted)"}}}}}}}
-_ERRORS = {status: {"description": text} for status, text in (
-    (400, "an empty or damaged file"), (413, "a file, an image or the request over a limit"),
-    (415, "a file that is not an image, or a body that is not multipart"), (422, "no file in the request"),
-    (503, "no fashion model loaded"))}
+IMAGE_TYPES = "image/png, image/jpeg, image/webp, image/gif, image/bmp, image/tiff"
+_MULTIPART = {"requestBody": {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "required": ["files"],
+               "properties": {"files": {"type": "array", "minItems": 1,  # maxItems: document() sets max_files
+                                        "items": {"type": "string", "format": "binary"},
+                                        "description": "one or more images (any field name is accepted)"}}},
+    "encoding": {"files": {"contentType": IMAGE_TYPES}}}}}}
+_NO_MODEL = {503: "no fashion model loaded: start the server with `nnlab serve --model RUN`"}
+_ERRORS = responses({
+    400: "an empty or damaged file, or a multipart body that cannot be read",
+    413: "a file, an image or the request over a limit (see /v1/model's limits)",
+    415: "a file that is not an image, or a body that is not multipart/form-data",
+    422: "a multipart body with no file in it", **_NO_MODEL})
+
+
+def document(openapi, settings):
+    """Write the settings' limits into the app's OpenAPI schema: at most ``max_files`` files per request."""
+    for path in ("/v1/predict", "/v1/bag"):
+        body = openapi["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]
+        body["schema"]["properties"]["files"]["maxItems"] = settings.max_files
 
 
 async def fashion_service(request: Request):  # async: a plain def would cost a thread-pool hop per request
     service = request.app.state.fashion
     if service is None:
-        raise HTTPException(status_code=503, detail="no fashion model is loaded; start the server with "
-                                                    "`nnlab serve --model RUN` (a run of `nnlab train`).")
+        raise HTTPException(status_code=503, detail=error("no fashion model is loaded; start the server with "
+                                                          "`nnlab serve --model RUN` (a run of `nnlab train`)."))
     return service
 
 
@@ -342,14 +412,16 @@ async def settings(request: Request):
     return request.app.state.settings
 
 
-@router.post("/v1/predict", openapi_extra=_MULTIPART, responses=_ERRORS)
+# The answers are built as dicts and sent as JSONResponse (no second validation of ten probabilities per item on
+# the hot path); response_model documents them, and tests/serving/test_openapi.py checks they match.
+@router.post("/v1/predict", openapi_extra=_MULTIPART, responses=_ERRORS, response_model=Prediction)
 async def predict(request: Request, service: FashionService = Depends(fashion_service), config=Depends(settings)):
     """Class and the ten (calibrated) class probabilities of each uploaded image, in upload order."""
     names, probabilities = await classify(request, service, config)
     return JSONResponse({"calibrated": service.calibrated, "items": items(names, probabilities)})
 
 
-@router.post("/v1/bag", openapi_extra=_MULTIPART, responses=_ERRORS)
+@router.post("/v1/bag", openapi_extra=_MULTIPART, responses=_ERRORS, response_model=Bag)
 async def bag(request: Request, service: FashionService = Depends(fashion_service), config=Depends(settings)):
     """The items of one lucky bag: each item's prediction, the expected count of each class and, per class,
     the probability that the bag holds at least one (1 - prod(1 - p_i), the items taken as independent)."""
@@ -361,7 +433,7 @@ async def bag(request: Request, service: FashionService = Depends(fashion_servic
                          "expected_counts": expected, "at_least_one": at_least_one})
 
 
-@router.get("/v1/model", responses={503: _ERRORS[503]})
+@router.get("/v1/model", responses=responses(_NO_MODEL), response_model=ModelInfo)
 def model_info(service: FashionService = Depends(fashion_service)):
     """The served model: run, calibration (temperature, ECE), val/test metrics, classes, input shape, limits,
     versions, and the batching so far."""

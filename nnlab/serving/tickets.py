@@ -7,8 +7,13 @@
 The body is one ticket or a list of up to ``Settings.max_tickets`` (1,000); the answer is
 one result or a list in the same order, with the fields of ``nnlab tickets predict``
 (and ``id`` when the ticket had one). A ticket that is not valid -- a missing field, a
-wrong type, an unknown field, empty title and body, too many tickets -- gets 422 with
-FastAPI's usual ``detail`` list, whose ``loc`` names the field (``["body", 3, "title"]``).
+wrong type, an unknown field, empty title and body, too many tickets -- gets 422 with the
+server's one error body (``nnlab.serving.errors``): ``detail.message`` names the fields,
+``detail.errors`` lists them as pydantic does, ``loc`` naming each (``["body", 3, "title"]``).
+
+The OpenAPI schema says exactly what is accepted (``Ticket``'s JSON schema, the list's
+length from the settings: ``document``) and what comes back (``TriageResult``,
+``TicketModelInfo``), so a body the schema allows is triaged, never refused.
 """
 
 import threading
@@ -19,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, field_validator
 
+from nnlab.serving.errors import error, responses
 from nnlab.serving.pages import TICKETS_PAGE
 
 router = APIRouter(tags=["tickets"])
@@ -27,10 +33,15 @@ EXAMPLE = {"title": "Charged twice for order #4821", "body": "My card was charge
            "tags": ["billing", "urgent"]}
 
 
+# A title or a body with a character other than whitespace (what ``_title_or_body`` checks), said in JSON schema.
+_NOT_BLANK = {"type": "string", "pattern": r"\S"}
+
+
 class Ticket(BaseModel):
     """One support ticket as the served model reads it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"properties": {"title": _NOT_BLANK}}, {"properties": {"body": _NOT_BLANK}}]})
 
     title: StrictStr = Field(max_length=2_000)
     body: StrictStr = Field(max_length=50_000)
@@ -89,6 +100,40 @@ class TicketService:
                 "tag_vocabulary_size": len(self.model.tag_vocabulary) + 1}
 
 
+class TriageResult(BaseModel):
+    """One ticket's triage: the fields of ``nnlab tickets predict`` (a head added by add-head adds two more)."""
+
+    model_config = ConfigDict(extra="allow")  # <head> and <head>_probabilities of an add-head model
+
+    id: str | int | None = Field(None, description="the ticket's id, when it had one")
+    priority: float = Field(ge=0, le=1)
+    department: str
+    department_probabilities: dict[str, float]
+
+
+class TicketModelInfo(BaseModel):
+    model: str = Field(description="the served model's file or run folder")
+    outputs: list[str]
+    labels: dict[str, Any]
+    vocabulary_size: int
+    tag_vocabulary_size: int
+
+
+_NO_MODEL = {503: "no ticket model loaded: start the server with `nnlab serve --tickets RUN`"}
+# The body: one Ticket or a non-empty list of them (maxItems: document() sets max_tickets). The route reads it as
+# Any and validates it itself, so that a bad ticket's error names its place in the list.
+_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"anyOf": [
+    {"$ref": "#/components/schemas/Ticket"},
+    {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}, "minItems": 1}]}}}}}
+
+
+def document(openapi, settings):
+    """Add ``Ticket`` to the app's OpenAPI schema and write the settings' ``max_tickets`` into it."""
+    openapi.setdefault("components", {}).setdefault("schemas", {})["Ticket"] = Ticket.model_json_schema()
+    body = openapi["paths"]["/v1/tickets/triage"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body["anyOf"][1]["maxItems"] = settings.max_tickets
+
+
 def install(app, settings):
     """Load the ticket model named by ``settings`` (if any) and add this router to ``app``."""
     app.state.tickets = TicketService(settings.tickets_model, settings.batch_size) if settings.tickets_model else None
@@ -98,8 +143,9 @@ def install(app, settings):
 def ticket_service(request: Request):
     service = request.app.state.tickets
     if service is None:
-        raise HTTPException(status_code=503, detail="no ticket model is loaded; start the server with "
-                                                    "`nnlab serve --tickets RUN` (a run of `nnlab tickets train`).")
+        raise HTTPException(status_code=503, detail=error("no ticket model is loaded; start the server with "
+                                                          "`nnlab serve --tickets RUN` (a run of `nnlab tickets "
+                                                          "train`)."))
     return service
 
 
@@ -107,7 +153,11 @@ def settings(request: Request):
     return request.app.state.settings
 
 
-@router.post("/v1/tickets/triage")
+@router.post("/v1/tickets/triage", openapi_extra=_BODY, response_model=TriageResult | list[TriageResult],
+             response_model_exclude_unset=True, responses=responses({
+                 400: "a body that is not UTF-8 text",
+                 422: "a ticket that is not valid (each field named in detail.errors), too many, or a body that is "
+                      "not JSON", **_NO_MODEL}))
 def triage(payload: Any = Body(..., examples=[EXAMPLE, [EXAMPLE]]),
            service: TicketService = Depends(ticket_service), config=Depends(settings)):
     """Priority (0..1), department and its probabilities (and any extra head) for one ticket or a list."""
@@ -116,7 +166,7 @@ def triage(payload: Any = Body(..., examples=[EXAMPLE, [EXAMPLE]]),
     return rows if many else rows[0]
 
 
-@router.get("/v1/tickets/model")
+@router.get("/v1/tickets/model", response_model=TicketModelInfo, responses=responses(_NO_MODEL))
 def model_info(service: TicketService = Depends(ticket_service)):
     """Which model is served: its file, outputs, labels and vocabulary sizes."""
     return service.info()

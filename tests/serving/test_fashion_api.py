@@ -190,7 +190,7 @@ def test_a_file_name_comes_back_as_text(client):
 def test_without_a_model_the_endpoints_say_how_to_start_one():
     with TestClient(create_app(Settings())) as client:
         for response in (client.get("/v1/model"), client.post("/v1/predict", files=upload([("a.png", b"x")]))):
-            assert response.status_code == 503 and "nnlab serve --model RUN" in response.json()["detail"]
+            assert response.status_code == 503 and "nnlab serve --model RUN" in response.json()["detail"]["message"]
         page = client.get("/")
         assert page.status_code == 200 and 'id="picker"' in page.text and 'href="/tickets"' in page.text
         assert "http" not in page.text.replace("http-equiv", "")  # nothing loaded from elsewhere: works offline
