@@ -1,14 +1,21 @@
 """The lucky-bag classifier over HTTP: ``POST /v1/predict``, ``POST /v1/bag``, ``GET /v1/model`` and the page ``/``.
 
-    curl -s localhost:8000/v1/predict -F files=@shoe.jpg -F files=@bag.png
-    {"calibrated": true, "items": [{"file": "shoe.jpg", "class": "Sneaker", "class_index": 7,
-                                    "probability": 0.93, "probabilities": {"T-shirt/top": 0.0, ...}}, ...]}
+    curl -s localhost:8000/v1/predict -F files=@shoe.jpg -F files=@blank.png
+    {"calibrated": true, "items": [{"file": "shoe.jpg", "status": "ok", "reason": null, "ood_score": 0.002,
+                                    "class": "Sneaker", "class_index": 7, "probability": 0.93,
+                                    "probabilities": {"T-shirt/top": 0.0, ...}},
+                                   {"file": "blank.png", "status": "empty", "reason": "no item found: ...",
+                                    "class": null, "class_index": null, "probability": null, ...}]}
     curl -s localhost:8000/v1/bag -F files=@shoe.jpg -F files=@bag.png
-    {..., "items": [...], "expected_counts": {"Sneaker": 0.95, ...}, "at_least_one": {"Sneaker": 0.94, ...}}
+    {..., "counted": 2, "left_out": {"empty": 0, "unknown": 0}, "items": [...],
+     "expected_counts": {"Sneaker": 0.95, ...}, "at_least_one": {"Sneaker": 0.94, ...}}
 
 Images go as ``multipart/form-data``, any field name, one or more files (PNG, JPEG, WebP,
 GIF, BMP, TIFF); each becomes a Fashion-MNIST-like input through ``nnlab.fashion.photos``.
 The probabilities are the calibrated model's when the run has one (``/v1/model`` says).
+Each item has a status (``nnlab.fashion.ood``): ``ok``, ``empty`` (nothing but backdrop) or
+``unknown`` (the run's "not an item" detector, fitted by ``nnlab calibrate``, says it is none of
+the ten kinds); ``class`` is null unless ok, and a bag's summary counts only ok items.
 
 A request with an unusable file is refused as a whole (a bag with a file missing would give a
 wrong summary) with the server's one error body (``nnlab.serving.errors``): ``detail.message``
