@@ -25,7 +25,8 @@ setup: $(BIN)/.installed system-deps
 # E10, the seeds' final pipeline, is `nnlab train --preset seeds-final`; all of E1-E10 `nnlab reproduce`.
 run: setup
 	@$(BIN)/python -c 'import sys; from nnlab.cli.serve import best_fashion_run; run = best_fashion_run("runs"); \
-	  sys.exit(not (run and run.calibrated and run.preset))' || $(MAKE) --no-print-directory served-model
+	  sys.exit(not (run and run.calibrated and run.preset and (run.path / "ood.keras").is_file()))' \
+	  || $(MAKE) --no-print-directory served-model
 	$(BIN)/nnlab serve
 
 # Train (progress bar; an interrupted run is continued) and calibrate $(SERVED_RUN), each step only when not done.
@@ -33,7 +34,7 @@ served-model:
 	@if test -f $(SERVED_RUN)/final.keras; then :; \
 	elif test -f $(SERVED_RUN)/config.json; then $(BIN)/nnlab train --resume $(SERVED_RUN); \
 	else $(BIN)/nnlab train --preset cnn-fast --name $(notdir $(SERVED_RUN)) $(SERVED_FLAGS); fi
-	@test -f $(SERVED_RUN)/calibrated.keras || $(BIN)/nnlab calibrate $(SERVED_RUN)
+	@test -f $(SERVED_RUN)/ood.keras || $(BIN)/nnlab calibrate $(SERVED_RUN)
 
 test: setup
 	$(BIN)/python -m pytest -q -ra
@@ -56,7 +57,7 @@ bench: setup
 # when it is not there.
 bench-serve: setup
 	@test -f runs/bench-cnn-fast/final.keras || $(BIN)/nnlab train --preset cnn-fast --name bench-cnn-fast --verbose 2
-	@test -f runs/bench-cnn-fast/calibrated.keras || $(BIN)/nnlab calibrate runs/bench-cnn-fast
+	@test -f runs/bench-cnn-fast/ood.keras || $(BIN)/nnlab calibrate runs/bench-cnn-fast
 	$(BIN)/python bench/serve_start.py
 	$(BIN)/python bench/serve_load.py
 	$(BIN)/python bench/predict_cold.py

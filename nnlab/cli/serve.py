@@ -104,6 +104,9 @@ def _pick_model(runs_dir, tickets):
     if waiting is not None and waiting.path != run.path and not (run.calibrated and run.preset):
         console.print(f"{waiting.path} is a {waiting.preset} run, not calibrated: `nnlab calibrate {waiting.path}` "
                       "makes it the default.")
+    if run.calibrated and not (run.path / "ood.keras").is_file():
+        console.print(f"[yellow]note:[/] {run.path} was calibrated before nnlab had its \"not an item\" detector: only "
+                      f"blank photos are told apart; `nnlab calibrate {run.path}` fits it.")
     return str(run.path)
 
 
