@@ -6,13 +6,21 @@
 
 The body is one ticket or a list of up to ``Settings.max_tickets`` (1,000); the answer is
 one result or a list in the same order, with the fields of ``nnlab tickets predict``
-(and ``id`` when the ticket had one). A ticket that is not valid -- a missing field, a
-wrong type, an unknown field, empty title and body, too many tickets -- gets 422 with
-FastAPI's usual ``detail`` list, whose ``loc`` names the field (``["body", 3, "title"]``).
+(and ``id`` when the ticket had one). Title and body may be HTML (reduced to their text,
+as ticket files are); tags are a list of strings or one string ``"a, b"`` / ``"a; b"``.
+A ticket that is not valid -- a missing field, a wrong type, an unknown field, empty
+title and body, too many tickets -- gets 422 with FastAPI's usual ``detail`` list, whose
+``loc`` names the field (``["body", 3, "title"]``).
 """
 
+import os
 import threading
 from typing import Any
+
+# TensorFlow (the ticket model's string ops) prints C++ start-up notes unless told otherwise before
+# it is first imported; this module is imported by the app factory before any model is loaded,
+# so this covers `nnlab serve` and `uvicorn --factory nnlab.serving.app:app_from_environment`.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,17 +40,38 @@ class Ticket(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: StrictStr = Field(max_length=2_000)
-    body: StrictStr = Field(max_length=50_000)
-    tags: list[StrictStr] = Field(default_factory=list, max_length=50)
+    title: StrictStr = Field(max_length=2_000)  # plain text or HTML
+    body: StrictStr = Field(max_length=50_000)  # plain text or HTML
+    tags: list[StrictStr] = Field(default_factory=list, max_length=50)  # also accepted: one string "a, b" or "a; b"
     id: StrictStr | StrictInt | None = None  # echoed back, to match results to tickets
+
+    @field_validator("title", "body")
+    @classmethod
+    def _text(cls, text):
+        from nnlab.tickets.text import clean_text  # here: a fashion-only server imports no ticket code
+
+        return clean_text(text)  # as ticket files are read: HTML to text, white space joined
 
     @field_validator("body")
     @classmethod
     def _title_or_body(cls, body, info):
-        if "title" in info.data and not info.data["title"].strip() and not body.strip():
-            raise ValueError("title and body are both empty; give at least one of them")
+        if "title" in info.data and not info.data["title"] and not body:
+            raise ValueError("title and body are both empty (after removing HTML); give at least one of them")
         return body
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags_from_text(cls, tags):
+        from nnlab.tickets.text import split_tags
+
+        return split_tags(tags) if isinstance(tags, str) else tags  # as a ticket file's Tags cell
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags):
+        from nnlab.tickets.text import split_tags
+
+        return split_tags(tags)  # trimmed, HTML removed, empty ones dropped
 
 
 _TICKETS = TypeAdapter(list[Ticket])
