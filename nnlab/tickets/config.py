@@ -21,6 +21,9 @@ from nnlab.core.errors import NnlabError
 from nnlab.tickets.data import parse_columns, parse_levels
 
 
+PRIORITY_LOSSES = ("mean_squared_error", "mean_absolute_error", "huber")  # Keras' names
+
+
 def label_list(text, flag="--departments"):
     """``"billing,technical"`` -> ``["billing", "technical"]``; refuses empty and repeated labels."""
     labels = [label.strip() for label in text.split(",")]
@@ -41,6 +44,7 @@ class TicketsConfig(RunConfig):
     vocabulary_size: int = 10_000  # words, multi-hot (the first slot counts unknown words)
     num_tags: int = 100  # tags, multi-hot (the first slot counts unknown tags)
     hidden_units: int = 64  # the shared Dense layer
+    priority_loss: str = "mean_squared_error"  # the seeds'; mean_absolute_error aims at the median (MAE's optimum)
     val_split: float = 0.15  # fraction of the tickets for validation (0: none)
     test_split: float = 0.15  # fraction held out for the test figures
     split_seed: int = 42  # the shuffle of the split; fixed, so runs with other seeds see the same split
@@ -80,6 +84,7 @@ class TicketsConfig(RunConfig):
         at_least("--vocabulary-size", self.vocabulary_size, 2)
         at_least("--num-tags", self.num_tags, 2)
         at_least("--hidden-units", self.hidden_units, 1)
+        choice("--priority-loss", self.priority_loss, PRIORITY_LOSSES)
         if self.limit is not None:
             at_least("--limit", self.limit, 10)
         for flag, value in (("--val-split", self.val_split), ("--test-split", self.test_split)):

@@ -30,7 +30,7 @@ def class_output(name, labels):
     return Output(name, "categorical_crossentropy", ("accuracy",), labels=tuple(labels))
 
 
-PRIORITY = Output("priority", "mean_squared_error", ("mae",))
+PRIORITY = Output("priority", "mean_squared_error", ("mae",))  # the seeds' loss; a config may pick another
 
 
 @dataclasses.dataclass
@@ -159,6 +159,8 @@ class TicketTask(Task):
         from nnlab.tickets.models import add_head, build_model
 
         labels = training_tickets(config)[1]
+        # The core compiles the model it has just built with compile_args, which reads self.outputs.
+        self.outputs = (dataclasses.replace(PRIORITY, loss=config.priority_loss), *self.outputs[1:])
         if config.head is None:
             return build_model(config.model, config.vocabulary_size, config.num_tags, len(labels["department"]),
                                config.hidden_units)
