@@ -97,8 +97,9 @@ def _resume(resume, runs_dir, verbose):
 
 def train(
     data: Optional[Path] = typer.Argument(None, help="Ticket file, .csv or .jsonl (not with --resume)."),
-    preset: str = typer.Option("triage", help="triage (Adam, loss weights priority=10, EarlyStopping and "
-                                              "ModelCheckpoint on val_loss: both heads), seeds (the seeds' "
+    preset: str = typer.Option("triage", help="triage (Adam 3e-4, priority trained on its absolute error with "
+                                              "weight 10, EarlyStopping and ModelCheckpoint on val_loss: both "
+                                              "heads), seeds (the seeds' "
                                               "settings: EarlyStopping on val_department_accuracy, patience 2) or "
                                               "subclass (seeds, keras.Model twin)."),
     resume: Optional[Path] = typer.Option(None, help="Continue this run folder from its last finished epoch."),
@@ -110,6 +111,8 @@ def train(
     val_split: Optional[float] = typer.Option(None, help="Fraction for validation (default 0.15)."),
     test_split: Optional[float] = typer.Option(None, help="Fraction held out for testing (default 0.15)."),
     loss_weights: Optional[str] = typer.Option(None, help="Per-output loss weights: priority=0.5,department=1."),
+    priority_loss: Optional[str] = typer.Option(None, help="mean_squared_error (the seeds'), mean_absolute_error "
+                                                           "(triage) or huber."),
     optimizer: Optional[str] = typer.Option(None, help="sgd, rmsprop (the seeds'), adagrad or adam."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: Keras' for the optimizer)."),
     batch_size: Optional[int] = typer.Option(None, help="Tickets per step (default 32)."),
@@ -148,7 +151,7 @@ def train(
                              "(`nnlab tickets make-data` writes a synthetic one).")
         overrides = drop_none({
             "data": str(data), "model": model, "epochs": epochs, "val_split": val_split, "test_split": test_split,
-            "loss_weights": parse_loss_weights(loss_weights) if loss_weights else None,
+            "loss_weights": parse_loss_weights(loss_weights) if loss_weights else None, "priority_loss": priority_loss,
             "batch_size": batch_size, "vocabulary_size": vocabulary_size, "num_tags": num_tags,
             "departments": departments, "columns": columns, "priority_levels": priority_levels,
             "skip_bad": skip_bad or None, "limit": limit, "seed": seed, "name": name,
