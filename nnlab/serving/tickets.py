@@ -114,6 +114,7 @@ class TicketService:
 
     def info(self):
         return {"model": self.path, "outputs": self.model.outputs_order, "labels": self.model.labels,
+                "priority_levels": list(self.model.priority_levels),
                 "vocabulary_size": len(self.model.vocabulary) + 1,
                 "tag_vocabulary_size": len(self.model.tag_vocabulary) + 1}
 

@@ -7,7 +7,7 @@ more label columns such as ``difficulty``. For prediction only title, body and t
 needed. A helpdesk export keeps its own column names: ``columns`` maps ours to its
 (``title=Subject,body=Description,...``); columns it does not map are ignored.
 
-    >>> from nnlab.tickets.data import read_tickets
+    >>> from nnlab.tickets.data import parse_columns, read_tickets
     >>> tickets = read_tickets("tickets.csv", skip_bad=True)
     >>> len(tickets), tickets.title[0], tickets.labels["department"][0]
     (19990, 'Charged twice for order #4821', 'billing')
@@ -18,9 +18,9 @@ needed. A helpdesk export keeps its own column names: ``columns`` maps ours to i
 Mistakes about the whole file (missing, empty, not UTF-8, a header without a needed
 column) raise NnlabError with one line. Bad rows (a missing field, a priority that is
 not a number in 0..1 or not one of the levels, a label outside the fixed set, empty
-title and body) are listed
-with their line numbers: ``skip_bad=True`` keeps the good rows and records the bad
-ones in ``.skipped``; otherwise :class:`BadRows` lists the first 20 and nothing is kept.
+title and body) are listed with their line numbers: ``skip_bad=True`` keeps the good
+rows and records the bad ones in ``.skipped``; otherwise :class:`BadRows` lists the
+first 20 and nothing is kept.
 """
 
 import csv

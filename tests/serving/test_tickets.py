@@ -114,3 +114,4 @@ def test_an_export_run_answers_with_the_files_departments_and_levels(export_clie
     assert first["department"] in EXPORT_GROUPS.values() and set(first["department_probabilities"]) == set(
         EXPORT_GROUPS.values())
     assert first["priority_level"] in EXPORT_LEVELS.split(",") and 0 <= first["priority"] <= 1
+    assert export_client.get("/v1/tickets/model").json()["priority_levels"] == EXPORT_LEVELS.split(",")
