@@ -9,7 +9,8 @@ Description, Tags, Priority, Group) and columns nnlab must ignore (Ticket ID, St
 Created, Channel, Requester).
 
     .venv/bin/python bench/helpdesk_export.py --n 4000 --out export.csv --seed 7
-    nnlab tickets train export.csv --columns title=Subject,body=Description,tags=Tags,priority=Priority,department=Group \\
+    nnlab tickets train export.csv \\
+        --columns title=Subject,body=Description,tags=Tags,priority=Priority,department=Group \\
         --priority-levels Low,Normal,High,Urgent
 
 It is made-up data, for checking that claims about nnlab hold beyond its own generator.
