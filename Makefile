@@ -1,9 +1,14 @@
-# nnlab: `make run` sets everything up and trains the seeds' final pipeline; `make test` runs the tests.
+# nnlab: `make run` sets everything up and serves the lucky-bag page; `make test` runs the tests.
 VENV := .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps run test test-fast bench bench-serve clean
+# The model `make run` trains when runs/ has no calibrated cnn-fast run (`nnlab serve`'s default), and flags for
+# that training: `make run SERVED_FLAGS="--epochs 1 --limit 2000"` makes a quick, weaker one to try the page.
+SERVED_RUN := runs/cnn-fast
+SERVED_FLAGS ?=
+
+.PHONY: setup system-deps run served-model test test-fast bench bench-serve clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +21,19 @@ system-deps:
 
 setup: $(BIN)/.installed system-deps
 
+# The product: the lucky-bag page at http://127.0.0.1:8000/ with `nnlab serve`'s default model (Ctrl-C stops).
+# E10, the seeds' final pipeline, is `nnlab train --preset seeds-final`; all of E1-E10 `nnlab reproduce`.
 run: setup
-	$(BIN)/nnlab train --preset seeds-final --verbose 2
+	@$(BIN)/python -c 'import sys; from nnlab.cli.serve import best_fashion_run; run = best_fashion_run("runs"); \
+	  sys.exit(not (run and run.calibrated and run.preset))' || $(MAKE) --no-print-directory served-model
+	$(BIN)/nnlab serve
+
+# Train (progress bar; an interrupted run is continued) and calibrate $(SERVED_RUN), each step only when not done.
+served-model:
+	@if test -f $(SERVED_RUN)/final.keras; then :; \
+	elif test -f $(SERVED_RUN)/config.json; then $(BIN)/nnlab train --resume $(SERVED_RUN); \
+	else $(BIN)/nnlab train --preset cnn-fast --name $(notdir $(SERVED_RUN)) $(SERVED_FLAGS); fi
+	@test -f $(SERVED_RUN)/calibrated.keras || $(BIN)/nnlab calibrate $(SERVED_RUN)
 
 test: setup
 	$(BIN)/python -m pytest -q -ra

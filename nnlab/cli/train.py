@@ -145,7 +145,17 @@ def evaluate(model: Path = typer.Argument(..., help="A .keras/.h5 model file or 
              limit: Optional[int] = typer.Option(None, help="Use only the first N samples."),
              photos: bool = typer.Option(False, "--photos", help="Score through the photo path: product-photo-like "
                                          "files made from the split's images, next to the 28x28 originals."),
-             n: int = typer.Option(1000, "--n", help="With --photos: photos of the first N images."),
+             n: int = typer.Option(1000, "--n", help="With --photos, --ood or --bags: photos of the first N "
+                                                     "images."),
+             ood: bool = typer.Option(False, "--ood", help="The \"not an item\" statuses: real item photos and "
+                                      "uploads that are not items (AUROC, shares not ok, by kind)."),
+             uploads: int = typer.Option(200, "--uploads", help="With --ood: uploads that are not items."),
+             bags: bool = typer.Option(False, "--bags", help="Simulated lucky bags through the photo path: Brier "
+                                       "score of 'chance of at least one', MAE of expected counts."),
+             bag_size: int = typer.Option(5, "--bag-size", help="With --bags: items per bag."),
+             bag_count: int = typer.Option(2000, "--bag-count", help="With --bags: bags simulated."),
+             mix: Optional[str] = typer.Option(None, "--mix", help="With --bags: the shop's mix of kinds, ten "
+                                               "comma-separated weights in class order (default: uniform)."),
              data_dir: Optional[Path] = DataDir):
     """Loss and metrics of a saved model on the validation or test split, and how well calibrated it is.
 
@@ -154,6 +164,8 @@ def evaluate(model: Path = typer.Argument(..., help="A .keras/.h5 model file or 
     Brier score and ECE, before and after calibration when the run has been calibrated
     (`nnlab calibrate`), and writes reliability-<split>.png into the run folder.
     With --photos: accuracy through the photo path against the same images' originals.
+    With --ood: how often real item photos and uploads that are not items are not answered
+    "ok" (needs `nnlab calibrate`). With --bags: how right the bag summary is.
     """
     from nnlab.core.config import at_least
     from nnlab.core.evaluation import argmax_accuracy, evaluate as run_evaluate
@@ -164,13 +176,43 @@ def evaluate(model: Path = typer.Argument(..., help="A .keras/.h5 model file or 
     at_least("--n", n, 1)
     task, path, loaded, splits = _model_and_splits(model, split, limit, data_dir)
     x, y = (splits.x_val, splits.y_val) if split == "val" else (splits.x_test, splits.y_test)
+    if (photos or ood or bags) and task.name != "fashion":
+        raise NnlabError(f"--photos, --ood and --bags are about product photos; {model} is a {task.name!r} model.")
     if photos:
         return _evaluate_photos(model, task, path, loaded, x, y, split, n)
+    if ood:
+        from nnlab.cli.uploads import evaluate_ood
+
+        at_least("--uploads", uploads, 9)
+        return evaluate_ood(model, x, split, n, uploads)
+    if bags:
+        from nnlab.cli.uploads import evaluate_bags
+        from nnlab.core.calibration import served_model_path
+        from nnlab.core.saving import load_model
+
+        at_least("--bag-size", bag_size, 1)
+        at_least("--bag-count", bag_count, 1)
+        served, _ = served_model_path(model)
+        return evaluate_bags(model, loaded if served == path else load_model(served), x, y, split, n, bag_size,
+                             bag_count, _mix(mix))
     results = run_evaluate(loaded, x, y, task)
     figures = ", ".join(f"{name} {value:.4f}" for name, value in results.items())
     extra = f" (predict+argmax {argmax_accuracy(loaded, x, y, task):.4f})" if not task.multi_output else ""
     console.print(f"{path} on {split} ({num_samples(y):,} samples): {figures}{extra}")  # y: array or dict
     _evaluate_calibration(model, task, path, loaded, x, y, split)
+
+
+def _mix(text):
+    if text is None:
+        return None
+    try:
+        weights = [float(item) for item in text.split(",")]
+    except ValueError:
+        weights = []
+    if len(weights) != 10 or min(weights) < 0 or not sum(weights) > 0:
+        raise NnlabError(f"--mix must be ten non-negative comma-separated weights in class order, e.g. "
+                         f"2,1,1,1,1,1,1,2,1,1; got {text!r}.")
+    return weights
 
 
 def _evaluate_calibration(model, task, path, loaded, x, y, split):
@@ -290,7 +332,9 @@ def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a
                 progress.advance(bar)
             if good:  # the model is loaded only once a photo could be read
                 served = served or _served_model(model, stderr)
-                rows.extend(_describe(good, served["predict"](np.stack(arrays))))
+                batch = np.stack(arrays)
+                statuses = served["assessor"].assess(batch) if served["assessor"] else None
+                rows.extend(_describe(good, served["predict"](batch), statuses))
     if not rows:
         if len(failures) == 1:
             raise NnlabError(str(failures[0][1]))
@@ -319,17 +363,23 @@ def _served_model(model, stderr):
     from nnlab.core import exported
     from nnlab.core.calibration import served_model_path
 
+    from nnlab.fashion.ood import load_assessor
+
     path, note = served_model_path(model)
+    assessor = load_assessor(model) if Path(model).is_dir() else None
+    if assessor is None and Path(model).is_dir():
+        stderr.print(f"[yellow]note:[/] no \"not an item\" detector in {escape(str(model))}: every photo is answered "
+                     f"as an item; `nnlab calibrate {escape(str(model))}` fits it", markup=True, highlight=False)
     if exported.enabled():
         try:
             fast = exported.load_exported(path)
             stderr.print(f"model: {path} ({note})")
-            return {"path": path, "predict": fast}
+            return {"path": path, "predict": fast, "assessor": assessor}
         except exported.Unusable as problem:  # missing or stale: quietly rebuilt below
             if problem.kind == "damaged":
                 stderr.print(f"[yellow]note:[/] {escape(str(problem))}; predicting with Keras",
                              markup=True, highlight=False)
-    return _keras_model(model, path, note, stderr)
+    return {**_keras_model(model, path, note, stderr), "assessor": assessor}
 
 
 def _keras_model(model, path, note, stderr):
@@ -356,16 +406,20 @@ def _keras_model(model, path, note, stderr):
     return {"path": path, "predict": lambda x: run_predict(net, x, TASK, batch_size=PREDICT_CHUNK)}
 
 
-def _describe(paths, probabilities):
-    """One row per photo: top class, its index, the ten probabilities (rounded to 6 places) by class name."""
+def _describe(paths, probabilities, statuses=None):
+    """One row per photo: status and reason, top class and its index (None unless ok), the ten probabilities
+    (rounded to 6 places) by class name; ``statuses`` from ``nnlab.fashion.ood`` (None: every photo ok)."""
     import numpy as np
 
     from nnlab.fashion.data import CLASS_NAMES  # not nnlab.fashion.task: that imports Keras
 
     rows = []
-    for path, p in zip(paths, np.asarray(probabilities)):
+    for index, (path, p) in enumerate(zip(paths, np.asarray(probabilities))):
         top = int(np.argmax(p))
-        rows.append({"image": str(path), "class": CLASS_NAMES[top], "class_index": top,
+        status = statuses[index] if statuses else {"status": "ok", "reason": None}
+        ok = status["status"] == "ok"
+        rows.append({"image": str(path), **status, "class": CLASS_NAMES[top] if ok else None,
+                     "class_index": top if ok else None,
                      "probabilities": {name: round(float(value), 6) for name, value in zip(CLASS_NAMES, p)}})
     return rows
 
@@ -387,14 +441,15 @@ def _write_csv(out, rows):
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["file", "class_index", "class", "probability", *CLASS_NAMES, "error"])
+    writer.writerow(["file", "status", "class_index", "class", "probability", *CLASS_NAMES, "reason", "error"])
     for row in rows:
         if "error" in row:
-            writer.writerow([row["image"], "", "", "", *[""] * len(CLASS_NAMES), row["error"]])
+            writer.writerow([row["image"], "unreadable", "", "", "", *[""] * len(CLASS_NAMES), "", row["error"]])
             continue
         p = row["probabilities"]
-        writer.writerow([row["image"], row["class_index"], row["class"], p[row["class"]],
-                         *(p[name] for name in CLASS_NAMES), ""])
+        ok = row["class"] is not None
+        writer.writerow([row["image"], row["status"], row["class_index"] if ok else "", row["class"] or "",
+                         p[row["class"]] if ok else "", *(p[name] for name in CLASS_NAMES), row["reason"] or "", ""])
     write_text(out, buffer.getvalue())
 
 
@@ -404,7 +459,10 @@ def _print_predictions(rows):
     if len(rows) > 6:  # one row per file
         table = Table(Column("file", overflow="fold"), "class", "probability")  # long paths wrap, never cut
         for row in rows:
-            table.add_row(row["image"], row["class"], f"{row['probabilities'][row['class']]:.3f}")
+            if row["class"] is None:
+                table.add_row(row["image"], f"[dim]{row['status']}[/]", f"[dim]{escape(row['reason'])}[/]")
+            else:
+                table.add_row(row["image"], row["class"], f"{row['probabilities'][row['class']]:.3f}")
         console.print(table)
         return
     # One column per image, one row per class: fits a terminal for a handful of photos.
@@ -414,8 +472,11 @@ def _print_predictions(rows):
             f"[bold]{row['probabilities'][name]:.3f}[/]" if row["class_index"] == index
             else f"{row['probabilities'][name]:.3f}" for row in rows))
     table.add_section()
-    table.add_row("predicted", *(row["class"] for row in rows))
+    table.add_row("predicted", *(row["class"] or f"[dim]{row['status']}[/]" for row in rows))
     console.print(table)
+    for row in rows:
+        if row["class"] is None:
+            console.print(f"{escape(Path(row['image']).name)}: {row['status']}: {escape(row['reason'])}")
 
 
 def _model_or_preset(model):

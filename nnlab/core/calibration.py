@@ -7,7 +7,9 @@
         calibrated.keras.jaxexport   its Keras-free copy for a fast cold `nnlab predict`
                             (nnlab.core.exported; JAX backend, one-input models)
         calibration.json    T per output, accuracy / NLL / Brier / ECE before and after on val and test
+                            (and what the task fits besides: the fashion task's "ood" detector)
         reliability.png     reliability diagram of the test split, before and after
+        ood.keras           fashion runs: the "not an item" detector (nnlab.fashion.ood)
 
     >>> from nnlab.core.calibration import calibration_metrics, fit_temperature, scale_probabilities
     >>> t = fit_temperature(p_val, y_val)                       # the validation split, never the test split
@@ -355,11 +357,12 @@ def calibrate(model, task, splits, bins=BINS):
     return calibrated_model(model, temperatures, splits.x_val), report, predicted, targets
 
 
-def calibrate_run(run_dir, splits=None, bins=BINS, overrides=None):
+def calibrate_run(run_dir, splits=None, bins=BINS, overrides=None, extras=None):
     """``nnlab calibrate``: calibrated.keras, calibration.json and reliability.png in ``run_dir``; returns the report.
 
     ``splits``: the data to use instead of the run's own (as its config loads them);
-    ``overrides``: config settings to change before loading them (e.g. ``{"data_dir": ...}``).
+    ``overrides``: config settings to change before loading them (e.g. ``{"data_dir": ...}``);
+    ``extras``: keyword arguments of the task's ``calibrate_extras`` (the fashion task's detector sizes).
     """
     from nnlab.core.exported import export_beside
     from nnlab.core.runs import read_run, versions, write_json
@@ -389,5 +392,8 @@ def calibrate_run(run_dir, splits=None, bins=BINS, overrides=None):
     p, y = predicted["test"][name], targets["test"][name]
     plot_reliability({"before (T = 1)": (p, y), f"after (T = {t:.3f})": (scale_probabilities(p, t), y)},
                      run_dir / RELIABILITY_FILE, title=f"{run_dir.name}: {name}, test split", bins=bins)
+    extras = task.calibrate_extras(run_dir, config, splits, **(extras or {}))  # e.g. the fashion task's "not an item" detector
+    if extras is not None:
+        report["ood"] = extras
     write_json(run_dir / CALIBRATION_FILE, report)  # last: its presence says the other two files are complete
     return report

@@ -21,8 +21,9 @@ A task declares:
   ``presets``: named settings; ``models``: the model names ``build_model`` knows.
 - ``load_data(config)`` -> :class:`Splits`; ``build_model(config)`` -> keras.Model.
 - optionally ``adapt_inputs`` (reshape inputs for a model saved elsewhere),
-  ``describe`` (name a prediction), ``default_monitor`` and ``write_extras``
-  (extra files in a run folder).
+  ``describe`` (name a prediction), ``default_monitor``, ``write_extras``
+  (extra files in a run folder) and ``calibrate_extras`` (what ``nnlab calibrate``
+  fits besides temperatures).
 """
 
 import dataclasses
@@ -126,6 +127,11 @@ class Task:
 
     def write_extras(self, run_dir, model, splits, metrics):
         """Extra files and metrics.json entries a task adds to a finished run folder."""
+
+    def calibrate_extras(self, run_dir, config, splits, **options):
+        """What ``nnlab calibrate`` fits for this task beyond temperatures (files in ``run_dir``); a dict for
+        calibration.json's ``"ood"`` entry, or None. The fashion task fits its out-of-distribution detector."""
+        return None
 
     # ------------------------------------------------------------ derived from the declarations
 

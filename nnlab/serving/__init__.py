@@ -8,6 +8,7 @@
     fashion.py   POST /v1/predict, POST /v1/bag, GET /v1/model and the lucky-bag page at /
     batching.py  MicroBatcher: concurrent requests share model calls, made off the event loop
     tickets.py   POST /v1/tickets/triage and the try-one-ticket page at /tickets
+    errors.py    the one error body of every 4xx/5xx ({"detail": {"message", "errors"}}), FastAPI's own included
     pages.py     the HTML of the pages (offline: no CDN); static/bag.html is the lucky-bag page
     docs.py      the API docs at /docs (Swagger UI) and /redoc (ReDoc), their files served here (offline)
 

@@ -11,6 +11,11 @@ dependencies (``request.app.state``), so tests build an app with their own setti
 On shutdown (the app's lifespan) the fashion batcher's worker thread is stopped.
 The API docs at ``/docs`` and ``/redoc`` work offline (``nnlab.serving.docs``).
 
+The OpenAPI schema (``/openapi.json``) says what the server does: every answer has a pydantic
+model, every error one body (``nnlab.serving.errors``), and the limits in the settings are
+written into it (each system's ``document``); tests/serving/test_openapi.py runs schemathesis
+against a live server to hold it to that.
+
 ``freeze_heap`` keeps the garbage collector's full passes short in a server process, and
 ``import_keras`` leaves scikit-learn and matplotlib out of its start-up.
 ``app_from_environment`` is the same factory for ``uvicorn --factory`` and for
@@ -24,13 +29,22 @@ import contextlib
 import dataclasses
 import json
 import os
+from typing import Literal
 
 from fastapi import FastAPI
+from pydantic import BaseModel, Field
 
-from nnlab.serving import docs, fashion, tickets
+from nnlab.serving import docs, errors, fashion, tickets
 from nnlab.serving.settings import Settings
 
 SETTINGS_VARIABLE = "NNLAB_SERVE_SETTINGS"
+SYSTEMS = (tickets, fashion)  # each has install(app, settings) and document(openapi, settings)
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    models: dict[str, bool] = Field(description="tickets: whether a ticket model is loaded; fashion: listed (true) "
+                                                "once a fashion model is loaded")
 
 
 def create_app(settings=None):
@@ -49,11 +63,13 @@ def create_app(settings=None):
                   description="The lucky-bag fashion classifier (product photos in, calibrated class probabilities "
                               "out; page at /) and ticket triage (page at /tickets).")
     app.state.settings = settings
-    tickets.install(app, settings)
-    fashion.install(app, settings)
+    errors.install(app)
+    for system in SYSTEMS:
+        system.install(app, settings)
     docs.install(app)
+    _document_limits(app, settings)
 
-    @app.get("/healthz", tags=["service"])
+    @app.get("/healthz", tags=["service"], response_model=Health)
     def health():
         """Liveness and which models are loaded (``tickets`` always listed; ``fashion`` once loaded)."""
         models = {"tickets": app.state.tickets is not None}
@@ -62,6 +78,20 @@ def create_app(settings=None):
         return {"status": "ok", "models": models}
 
     return app
+
+
+def _document_limits(app, settings):
+    """``app.openapi()`` as FastAPI makes it, then each system writes the settings' limits into it (once)."""
+    generate = app.openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            schema = generate()  # sets app.openapi_schema: the same dict, filled in below
+            for system in SYSTEMS:
+                system.document(schema, settings)
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 # Packages ``import keras`` imports only for features a server never uses: scikit-learn (with SciPy's

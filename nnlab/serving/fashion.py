@@ -11,29 +11,37 @@ GIF, BMP, TIFF); each becomes a Fashion-MNIST-like input through ``nnlab.fashion
 The probabilities are the calibrated model's when the run has one (``/v1/model`` says).
 
 A request with an unusable file is refused as a whole (a bag with a file missing would give a
-wrong summary) with a JSON ``detail``: ``message`` (names the file and the reason) and
-``errors``, one per bad file: ``index``, ``file``, ``kind``, ``reason``, ``status``.
-The status is the first bad file's:
+wrong summary) with the server's one error body (``nnlab.serving.errors``): ``detail.message``
+names the file and the reason, ``detail.errors`` has one entry per bad file: ``index``,
+``file``, ``kind``, ``reason``, ``status``. The status is the first bad file's:
 
     400  empty (0 bytes); damaged or truncated image (a format we read, with bad bytes)
     413  over max_file_bytes (10 MB); over max_pixels (a decompression bomb: refused from the
          header, before decoding); more than max_files (64) files; a body over all of those
     415  not an image we read (text, PDF, ...); a body that is not multipart/form-data
     422  a multipart body with no file in it
+    503  no fashion model loaded (``nnlab serve --model RUN``)
+
+The answers are described by pydantic models (``FashionItem``, ``Prediction``, ``Bag``,
+``ModelInfo``) in the OpenAPI schema at ``/openapi.json``; a new field of an item goes into
+``FashionItem``. ``document`` writes the server's limits (``max_files``) into that schema.
 """
 
 import io
 import logging
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nnlab.core.errors import NnlabError
+from nnlab.serving.errors import error, responses
 from nnlab.serving.pages import BAG_PAGE
 
 router = APIRouter(tags=["fashion"])
@@ -66,7 +74,8 @@ class FashionService:
                              f"(e.g. `nnlab serve --tickets {model}`), and pass a run of `nnlab train` to --model.")
         self.path, self.note = served_model_path(model)
         self.model = load_model(self.path, compile=False)
-        self._forward = self._compile()
+        self._forward = _compiled(self.model)
+        self.ood = self._detector()
         wrong = (f"{self.path} is not a Fashion-MNIST classifier: it must take 28x28 images and give the 10 class "
                  "probabilities; serve a fashion run (`nnlab train`) or its model file")
         try:
@@ -74,44 +83,43 @@ class FashionService:
                 probabilities = self.predict(np.zeros((size, 28, 28), np.float32))
         except (ValueError, TypeError) as error:  # Keras' words for inputs of the wrong shape
             raise NnlabError(f"{wrong} ({type(error).__name__}: {str(error).splitlines()[0][:200]}).") from None
-        if probabilities.shape[1:] != (10,):
-            raise NnlabError(f"{wrong}; it gives outputs of shape {probabilities.shape[1:]}.")
+        if probabilities.shape[1:] != (11,):
+            raise NnlabError(f"{wrong}; it gives outputs of shape ({probabilities.shape[1] - 1},).")
         self.batcher = MicroBatcher(self.predict, settings.max_batch, settings.max_wait_ms, name="fashion-batcher")
         self._info = self._describe(settings)
         self.calibrated = self._info["calibrated"]
 
     def predict(self, x):
-        """(n, 28, 28) float32 -> (n, 10) probabilities; the batch padded to a power of two (few XLA shapes)."""
+        """(n, 28, 28) float32 -> (n, 11): the 10 probabilities and the "not an item" score (0 without a detector).
+
+        The batch is padded to a power of two (few XLA shapes).
+        """
         from nnlab.fashion.task import TASK
 
         n = len(x)
         size = 1 << (n - 1).bit_length()
         if size != n:
             x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), x.dtype)])
-        return np.asarray(self._forward(TASK.adapt_inputs(self.model, x)))[:n]
+        probabilities = np.asarray(self._forward(TASK.adapt_inputs(self.model, x)))
+        scores = np.asarray(self.ood[0](x)).reshape(-1, 1) if self.ood else np.zeros((size, 1), np.float32)
+        return np.concatenate([probabilities, scores.astype(probabilities.dtype)], axis=1)[:n]
 
-    def _compile(self):
-        """The model's inference as one function of the inputs.
+    def _detector(self):
+        """``(compiled detector, threshold)`` of the run's "not an item" detector (``nnlab calibrate``), or None."""
+        from nnlab.core.calibration import read_calibration
+        from nnlab.core.saving import load_model
+        from nnlab.fashion.ood import DETECTOR_FILE
 
-        On JAX: ``model.stateless_call`` under ``jax.jit``, the weights bound once. Keras'
-        ``predict_on_batch`` costs ~1 ms of Python per call, most of it holding the GIL that
-        the event loop needs; the jitted call costs a few tens of microseconds.
-        """
-        import keras
+        info = (read_calibration(self.run_dir) or {}).get("ood") if self.run_dir else None
+        if not info or not (self.run_dir / DETECTOR_FILE).is_file():
+            return None
+        return _compiled(load_model(self.run_dir / DETECTOR_FILE, compile=False)), float(info["threshold"])
 
-        if keras.backend.backend() != "jax":
-            return self.model.predict_on_batch
-        import jax
+    def assessor(self):
+        """The statuses of this server's answers: the run's detector, or the ``empty`` test alone."""
+        from nnlab.fashion.ood import Assessor
 
-        model = self.model
-        weights = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables])
-
-        @jax.jit
-        def forward(weights, x):
-            outputs, _ = model.stateless_call(*weights, x, training=False)
-            return outputs
-
-        return lambda x: forward(weights, x)
+        return Assessor(None, self.ood[1] if self.ood else np.inf)
 
     def info(self):
         return {**self._info, "batching": self.batcher.stats()}
@@ -139,11 +147,46 @@ class FashionService:
                                                       "like by the dataset paper's recipe",
             "limits": {"max_file_bytes": settings.max_file_bytes, "max_files": settings.max_files,
                        "max_pixels": settings.max_pixels},
+            "ood": _ood_figures(calibration) if self.ood else None,
             "versions": {"serving": versions(), "trained": metrics.get("versions")},
         }
 
     def close(self):
         self.batcher.close()
+
+
+def _compiled(model):
+    """A model's inference as one function of the inputs.
+
+    On JAX: ``model.stateless_call`` under ``jax.jit``, the weights bound once. Keras'
+    ``predict_on_batch`` costs ~1 ms of Python per call, most of it holding the GIL that
+    the event loop needs; the jitted call costs a few tens of microseconds.
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        return model.predict_on_batch
+    import jax
+
+    weights = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables])
+
+    @jax.jit
+    def forward(weights, x):
+        outputs, _ = model.stateless_call(*weights, x, training=False)
+        return outputs
+
+    return lambda x: forward(weights, x)
+
+
+def _ood_figures(calibration):
+    """What /v1/model says of the statuses: the threshold and the measured shares (calibration.json's "ood")."""
+    ood = (calibration or {}).get("ood") or {}
+    test = ood.get("test") or {}
+    return {"threshold": ood.get("threshold"), "method": ood.get("method"),
+            "val_photos_not_ok": (ood.get("val_photos") or {}).get("not_ok"),
+            "test_photos_not_ok": (test.get("item_photos") or {}).get("not_ok"),
+            "uploads_not_ok": (test.get("uploads") or {}).get("not_ok"), "auroc": test.get("auroc"),
+            "bags": ood.get("bags")}
 
 
 def _sizes(max_batch):
@@ -174,11 +217,11 @@ def upload_error(errors, count):
         message = errors[0]["message"]
     else:
         message = f"{len(errors)} of {count} files cannot be used: " + "; ".join(e["message"] for e in errors)
-    return HTTPException(status_code=errors[0]["status"], detail={"message": message, "errors": errors})
+    return HTTPException(status_code=errors[0]["status"], detail=error(message, errors))
 
 
 def request_error(status, message):
-    return HTTPException(status_code=status, detail={"message": message, "errors": []})
+    return HTTPException(status_code=status, detail=error(message))
 
 
 class _BodyTooLarge(Exception):
@@ -283,7 +326,8 @@ def small(files, max_bytes=16_384, max_pixels=64 * 64):
 
 
 async def classify(request, service, settings):
-    """``(names, probabilities (n, 10))`` of the request's images, or an HTTPException naming the bad files."""
+    """``(names, inputs (n, 28, 28), outputs (n, 11))`` of the request's images (outputs: the ten probabilities and
+    the "not an item" score), or an HTTPException naming the bad files."""
     files, too_large = await read_uploads(request, settings)
     if small(files):  # well under a millisecond of work: less than a hop to the thread pool and back costs
         arrays, unreadable = decode(files, settings.max_pixels)
@@ -291,50 +335,116 @@ async def classify(request, service, settings):
         arrays, unreadable = await run_in_threadpool(decode, files, settings.max_pixels)
     if too_large or unreadable:
         raise upload_error(sorted(too_large + unreadable, key=lambda e: e["index"]), len(files) + len(too_large))
-    return [name for _, name, _ in files], await service.batcher.submit(np.stack(arrays))
+    x = np.stack(arrays)
+    return [name for _, name, _ in files], x, await service.batcher.submit(x)
 
 
-def items(names, probabilities):
-    """One answer per image: file name, top class (name and index), its probability, all ten by class name."""
-    from nnlab.fashion.task import TASK
+def items(names, x, outputs, assessor):
+    """One answer per image: file name, status and reason, top class (name and index) and its probability when
+    the status is ok (else null), all ten probabilities by class name, the "not an item" score."""
+    from nnlab.fashion.data import CLASS_NAMES
 
-    return [{"file": name, "class": row["class"], "class_index": row["class_index"],
-             "probability": round(float(p[row["class_index"]]), 6),
-             "probabilities": {label: round(value, 6) for label, value in row["class_probabilities"].items()}}
-            for name, p, row in zip(names, probabilities, TASK.describe(probabilities))]
+    probabilities = np.asarray(outputs)[:, :10]
+    statuses = assessor.assess(x, np.asarray(outputs)[:, 10])
+    answers = []
+    for name, p, status in zip(names, probabilities, statuses):
+        top = int(np.argmax(p))
+        ok = status["status"] == "ok"
+        answers.append({"file": name, **status, "class": CLASS_NAMES[top] if ok else None,
+                        "class_index": top if ok else None, "probability": round(float(p[top]), 6) if ok else None,
+                        "probabilities": {label: round(float(v), 6) for label, v in zip(CLASS_NAMES, p)}})
+    return answers
 
 
-def bag_summary(probabilities, classes):
-    """Expected count of each class (sum of p) and P(at least one) = 1 - prod(1 - p), per class.
+# ---------------------------------------------------------------- answers (the OpenAPI schema's models)
 
-        >>> bag_summary(np.array([[0.5, 0.5], [0.5, 0.5]]), ["a", "b"])
-        ({'a': 1.0, 'b': 1.0}, {'a': 0.75, 'b': 0.75})
-    """
-    p = np.asarray(probabilities, np.float64)  # (n, classes)
-    expected = p.sum(axis=0)
-    with np.errstate(divide="ignore"):  # p == 1: log(0) = -inf, and exp(-inf) = 0 as it should
-        at_least_one = -np.expm1(np.log1p(-np.clip(p, 0.0, 1.0)).sum(axis=0))
-    return ({c: round(float(v), 6) for c, v in zip(classes, expected)},
-            {c: round(float(v), 6) for c, v in zip(classes, at_least_one)})
+
+class FashionItem(BaseModel):
+    """One uploaded image's answer, in upload order."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    file: str = Field(description="the client's file name (or 'file N')")
+    status: Literal["ok", "empty", "unknown"] = Field(description="ok: one of the ten kinds; empty: nothing but "
+                                                      "backdrop; unknown: not one of the ten kinds")
+    reason: str | None = Field(description="why the status is not ok (null when ok)")
+    ood_score: float = Field(ge=0, le=1, description="the \"not an item\" detector's score (0 without one)")
+    class_: str | None = Field(alias="class", description="the most probable of the ten class names (null unless "
+                                                           "ok)")
+    class_index: int | None = Field(ge=0, le=9, description="its index in /v1/model's classes (null unless ok)")
+    probability: float | None = Field(ge=0, le=1, description="its probability (null unless ok)")
+    probabilities: dict[str, float] = Field(description="all ten, by class name, in class order (kept for "
+                                                        "transparency whatever the status)")
+
+
+class Prediction(BaseModel):
+    calibrated: bool = Field(description="true when the probabilities are the calibrated model's")
+    items: list[FashionItem]
+
+
+class Bag(Prediction):
+    count: int = Field(ge=1, description="files in the bag")
+    counted: int = Field(ge=0, description="items whose status is ok: the only ones the summary counts")
+    left_out: dict[str, int] = Field(description="files left out of the summary, by status (empty, unknown)")
+    expected_counts: dict[str, float] = Field(description="per class: the sum of the ok items' probabilities")
+    at_least_one: dict[str, float] = Field(description="per class: 1 - prod(1 - p) over the ok items, taken as "
+                                                       "independent")
+
+
+class ModelInfo(BaseModel):
+    """What the server serves; the nested figures are as the run folder's JSON files hold them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    task: str
+    run: str | None
+    run_path: str | None
+    model_file: str
+    model: str = Field(description="which file of the run is served, and why")
+    calibrated: bool
+    temperature: float | None
+    ece: dict[str, float] | None
+    calibration: dict[str, Any] | None
+    metrics: dict[str, Any] | None
+    classes: list[str]
+    input_shape: list[int]
+    input: str
+    limits: dict[str, int]
+    ood: dict[str, Any] | None = Field(description="the \"not an item\" detector: threshold, shares of photos not "
+                                                   "ok, and the 5-item bag figures (null when not calibrated)")
+    versions: dict[str, Any]
+    batching: dict[str, Any]
 
 
 # ---------------------------------------------------------------- endpoints
 
-_MULTIPART = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["files"],
-    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"},
-                             "description": "one or more images (any field name is accepted)"}}}}}}}
-_ERRORS = {status: {"description": text} for status, text in (
-    (400, "an empty or damaged file"), (413, "a file, an image or the request over a limit"),
-    (415, "a file that is not an image, or a body that is not multipart"), (422, "no file in the request"),
-    (503, "no fashion model loaded"))}
+IMAGE_TYPES = "image/png, image/jpeg, image/webp, image/gif, image/bmp, image/tiff"
+_MULTIPART = {"requestBody": {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "required": ["files"],
+               "properties": {"files": {"type": "array", "minItems": 1,  # maxItems: document() sets max_files
+                                        "items": {"type": "string", "format": "binary"},
+                                        "description": "one or more images (any field name is accepted)"}}},
+    "encoding": {"files": {"contentType": IMAGE_TYPES}}}}}}
+_NO_MODEL = {503: "no fashion model loaded: start the server with `nnlab serve --model RUN`"}
+_ERRORS = responses({
+    400: "an empty or damaged file, or a multipart body that cannot be read",
+    413: "a file, an image or the request over a limit (see /v1/model's limits)",
+    415: "a file that is not an image, or a body that is not multipart/form-data",
+    422: "a multipart body with no file in it", **_NO_MODEL})
+
+
+def document(openapi, settings):
+    """Write the settings' limits into the app's OpenAPI schema: at most ``max_files`` files per request."""
+    for path in ("/v1/predict", "/v1/bag"):
+        body = openapi["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]
+        body["schema"]["properties"]["files"]["maxItems"] = settings.max_files
 
 
 async def fashion_service(request: Request):  # async: a plain def would cost a thread-pool hop per request
     service = request.app.state.fashion
     if service is None:
-        raise HTTPException(status_code=503, detail="no fashion model is loaded; start the server with "
-                                                    "`nnlab serve --model RUN` (a run of `nnlab train`).")
+        raise HTTPException(status_code=503, detail=error("no fashion model is loaded; start the server with "
+                                                          "`nnlab serve --model RUN` (a run of `nnlab train`)."))
     return service
 
 
@@ -342,26 +452,34 @@ async def settings(request: Request):
     return request.app.state.settings
 
 
-@router.post("/v1/predict", openapi_extra=_MULTIPART, responses=_ERRORS)
+# The answers are built as dicts and sent as JSONResponse (no second validation of ten probabilities per item on
+# the hot path); response_model documents them, and tests/serving/test_openapi.py checks they match.
+@router.post("/v1/predict", openapi_extra=_MULTIPART, responses=_ERRORS, response_model=Prediction)
 async def predict(request: Request, service: FashionService = Depends(fashion_service), config=Depends(settings)):
     """Class and the ten (calibrated) class probabilities of each uploaded image, in upload order."""
-    names, probabilities = await classify(request, service, config)
-    return JSONResponse({"calibrated": service.calibrated, "items": items(names, probabilities)})
+    names, x, outputs = await classify(request, service, config)
+    return JSONResponse({"calibrated": service.calibrated, "items": items(names, x, outputs, service.assessor())})
 
 
-@router.post("/v1/bag", openapi_extra=_MULTIPART, responses=_ERRORS)
+@router.post("/v1/bag", openapi_extra=_MULTIPART, responses=_ERRORS, response_model=Bag)
 async def bag(request: Request, service: FashionService = Depends(fashion_service), config=Depends(settings)):
     """The items of one lucky bag: each item's prediction, the expected count of each class and, per class,
-    the probability that the bag holds at least one (1 - prod(1 - p_i), the items taken as independent)."""
+    the probability that the bag holds at least one (1 - prod(1 - p_i), the items taken as independent).
+    Only items whose status is ok are counted; ``left_out`` says how many were not, and why."""
+    from nnlab.fashion.bags import bag_summary
     from nnlab.fashion.data import CLASS_NAMES
 
-    names, probabilities = await classify(request, service, config)
-    expected, at_least_one = bag_summary(probabilities, CLASS_NAMES)
-    return JSONResponse({"calibrated": service.calibrated, "count": len(names), "items": items(names, probabilities),
-                         "expected_counts": expected, "at_least_one": at_least_one})
+    names, x, outputs = await classify(request, service, config)
+    answers = items(names, x, outputs, service.assessor())
+    ok = np.array([item["status"] == "ok" for item in answers])
+    expected, at_least_one = bag_summary(np.asarray(outputs)[ok, :10].reshape(-1, 10), CLASS_NAMES)
+    left_out = {status: sum(item["status"] == status for item in answers) for status in ("empty", "unknown")}
+    return JSONResponse({"calibrated": service.calibrated, "count": len(names), "counted": int(ok.sum()),
+                         "left_out": left_out, "items": answers, "expected_counts": expected,
+                         "at_least_one": at_least_one})
 
 
-@router.get("/v1/model", responses={503: _ERRORS[503]})
+@router.get("/v1/model", responses=responses(_NO_MODEL), response_model=ModelInfo)
 def model_info(service: FashionService = Depends(fashion_service)):
     """The served model: run, calibration (temperature, ECE), val/test metrics, classes, input shape, limits,
     versions, and the batching so far."""

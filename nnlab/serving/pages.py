@@ -108,10 +108,11 @@ form.addEventListener("submit", async (event) => {
     const data = await response.json();
     if (response.ok) {
       show(data);
-    } else if (Array.isArray(data.detail)) {
-      fail(data.detail.map((e) => (e.loc.length > 1 ? e.loc.slice(1) : e.loc).join(".") + ": " + e.msg).join("\\n"));
-    } else {
-      fail(data.detail || ("error " + response.status));
+    } else {  // the server's error body: {"detail": {"message": ..., "errors": [{"loc": [...], "msg": ...}]}}
+      const detail = data.detail || {}, fields = (detail.errors || []).filter((e) => Array.isArray(e.loc));
+      fail(fields.length
+        ? fields.map((e) => (e.loc.length > 1 ? e.loc.slice(1) : e.loc).join(".") + ": " + e.msg).join("\\n")
+        : detail.message || ("error " + response.status));
     }
   } catch (error) {
     fail("the server did not answer: " + error);

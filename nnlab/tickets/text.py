@@ -61,16 +61,18 @@ def clean_text(text):
 def split_tags(value):
     """Tags from a list, a JSON list in a string (``'["a", "b"]'``), or text separated by ``;`` or ``,``.
 
-    Each tag is trimmed; empty ones are dropped; the order is kept. Raises ValueError for
-    anything else (a number, a list holding non-strings, a broken JSON list).
+    Each tag is trimmed (and HTML-cleaned); empty ones are dropped; the order is kept. A
+    string that starts like a JSON list but is not a list of strings is read as text.
+    Raises ValueError for anything but a string or a list of strings.
     """
     if isinstance(value, str):
         text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"tags {value!r} start like a JSON list but are not one ({error.msg})") from None
+        try:
+            parsed = json.loads(text) if text.startswith("[") else None
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+            value = parsed
         else:
             value = _TAG_SEPARATORS.split(text)
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):

@@ -38,12 +38,15 @@ def bad(tmp_path):
     return folder
 
 
+SMALL_OOD = ("--ood-images", "1000", "--ood-photos", "100")  # a quick "not an item" detector
+
+
 def one_line(out):
     return " ".join(out.split())
 
 
 def test_calibrate_writes_the_files_and_prints_before_and_after(run_cli, run, tmp_path):
-    code, out, err = run_cli("calibrate", run)
+    code, out, err = run_cli("calibrate", run, *SMALL_OOD)
     assert code == 0, err
     for name in ("calibrated.keras", "calibration.json", "reliability.png"):
         assert (tmp_path / run / name).is_file()
@@ -69,7 +72,7 @@ def test_evaluate_before_and_after_calibration(run_cli, run, tmp_path):
     assert "reliability diagram: runs/tiny/reliability-test.png" in out
     assert (tmp_path / run / "reliability-test.png").is_file()
 
-    assert run_cli("calibrate", run)[0] == 0
+    assert run_cli("calibrate", run, *SMALL_OOD)[0] == 0
     code, out, _ = run_cli("evaluate", run, "--limit", "300", "--split", "val")
     assert code == 0
     figures = r" +│ ([\d.]+)" * 3 + r" +│ ([\d.]+)%"
@@ -120,7 +123,7 @@ def test_predict_uses_the_calibrated_model(run_cli, run, photos, tmp_path):
 
     code, out, err = run_cli("predict", run, photos / "0001.png", "--json")
     uncalibrated = json.loads(out)[0]["probabilities"]
-    assert run_cli("calibrate", run)[0] == 0
+    assert run_cli("calibrate", run, *SMALL_OOD)[0] == 0
     t = json.loads((tmp_path / run / "calibration.json").read_text())["outputs"]["class"]["temperature"]
     code, out, err = run_cli("predict", run, photos / "0001.png", "--json")
     assert code == 0 and f"model: runs/tiny/calibrated.keras (calibrated, T = {t:.3f})" in err
@@ -174,3 +177,36 @@ def test_photos_and_predict_are_for_fashion_runs(run_cli, tmp_path, photos):
     with pytest.raises(NnlabError, match="--photos makes product photos of Fashion-MNIST images; runs/triage is a "
                                          "'tickets' model"):
         _evaluate_photos("runs/triage", SimpleNamespace(name="tickets"), None, None, {"title": []}, {}, "test", 5)
+
+
+def test_statuses_after_calibration_in_predict_evaluate_ood_and_bags(run_cli, run, photos, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (240, 180), (236, 232, 226)).save(tmp_path / "blank.jpg")  # a photo of the backdrop alone
+    code, out, err = run_cli("predict", run, tmp_path / "blank.jpg", "--json")
+    assert code == 0 and json.loads(out)[0]["status"] == "ok"  # no detector yet: every photo is an item
+    assert 'no "not an item" detector in runs/tiny' in one_line(err)
+    assert run_cli("calibrate", run, *SMALL_OOD)[0] == 0
+    assert (tmp_path / run / "ood.keras").is_file() and (tmp_path / run / "ood.keras.jaxexport").is_file()
+
+    code, out, err = run_cli("predict", run, tmp_path / "blank.jpg", photos / "0000.jpg", "--json")
+    blank, item = json.loads(out)
+    assert code == 0 and "Traceback" not in err
+    assert blank["status"] == "empty" and blank["class"] is None and blank["class_index"] is None
+    assert blank["reason"].startswith("no item found") and len(blank["probabilities"]) == 10
+    assert item["status"] == "ok" and item["class"] == CLASS_NAMES[item["class_index"]] and item["reason"] is None
+
+    assert run_cli("predict", run, tmp_path / "blank.jpg", photos, "--out", "p.csv")[0] == 0
+    rows = {row["file"].rsplit("/", 1)[1]: row for row in csv.DictReader(open(tmp_path / "p.csv"))}
+    assert rows["blank.jpg"]["status"] == "empty" and rows["blank.jpg"]["class"] == ""
+    assert rows["blank.jpg"]["reason"].startswith("no item found")
+
+    code, out, _ = run_cli("evaluate", run, "--ood", "--n", "60", "--uploads", "18")
+    text = one_line(out)
+    assert code == 0 and "AUROC" in text and "uploads that are not items │ 18 │" in text
+    assert re.search(r"blank +│ 100% +│", out)  # a blank upload is always "empty"
+    code, out, _ = run_cli("evaluate", run, "--bags", "--n", "60", "--bag-count", "50")
+    assert code == 0 and re.search(r"photos +│ +50 +│ +0\.\d{4} +│ +\d\.\d{4} +│", out)
+    assert (tmp_path / run / "bags-test.png").is_file()
+    code, _, err = run_cli("evaluate", run, "--bags", "--mix", "1,2")
+    assert code == 2 and "--mix must be ten non-negative comma-separated weights" in err

@@ -83,7 +83,7 @@ def test_calibrate_writes_it_and_predict_gives_the_calibrated_model_s_probabilit
     from nnlab.core.saving import load_model
     from nnlab.fashion.photos import load_photos
 
-    code, out, _ = run_cli("calibrate", RUN)
+    code, out, _ = run_cli("calibrate", RUN, "--ood-images", "1000", "--ood-photos", "100")
     assert code == 0 and "wrote runs/tiny/calibrated.keras.jaxexport (the same model without Keras" in out
     keras_model = load_model(run / "calibrated.keras")
     request.getfixturevalue("no_keras_loading")

@@ -191,6 +191,9 @@ def test_plain_keras_loads_the_calibrated_file_in_safe_mode(tmp_path):
 # ---------------------------------------------------------------- a run folder
 
 
+QUICK_OOD = {"photos": 60}  # the fashion task's "not an item" detector, quickly fitted
+
+
 @pytest.fixture
 def run_copy(tiny_run, tmp_path):
     """A private copy of the session's tiny run (calibrating writes into the folder)."""
@@ -198,7 +201,7 @@ def run_copy(tiny_run, tmp_path):
 
 
 def test_calibrate_run_writes_its_three_files(run_copy, small_splits):
-    report = calibration.calibrate_run(run_copy, splits=small_splits)
+    report = calibration.calibrate_run(run_copy, splits=small_splits, extras=QUICK_OOD)
     assert (run_copy / "calibrated.keras").is_file()
     with Image.open(run_copy / "reliability.png") as image:
         assert image.format == "PNG"
@@ -218,13 +221,17 @@ def test_calibrate_run_writes_its_three_files(run_copy, small_splits):
     expected = scale_probabilities(load_model(run_copy / "best.keras").predict(x, verbose=0), entry["temperature"])
     np.testing.assert_allclose(load_model(run_copy / "calibrated.keras").predict(x, verbose=0), expected, atol=2e-6)
     assert calibrated_path(run_copy) == (run_copy / "calibrated.keras", None)
+    # The fashion task's extra: the "not an item" detector, a model plain Keras loads, and its threshold.
+    assert saved["ood"]["detector"] == "ood.keras" and (run_copy / "ood.keras").is_file()
+    assert saved["ood"]["val_photos"]["samples"] == 60 and saved["ood"]["val_photos"]["not_ok"] <= 0.015 + 1e-9
+    assert 0 < saved["ood"]["threshold"] < 1 and set(saved["ood"]["bags"]) == {"photos", "originals"}
 
 
 def test_a_calibration_of_another_model_is_not_used(run_copy, small_splits):
     from nnlab.core.saving import load_model, save_model
 
     assert calibrated_path(run_copy) == (None, None)  # never calibrated
-    calibration.calibrate_run(run_copy, splits=small_splits)
+    calibration.calibrate_run(run_copy, splits=small_splits, extras=QUICK_OOD)
     retrained = load_model(run_copy / "best.keras")  # e.g. the run was trained again
     retrained.layers[-1].bias.assign(retrained.layers[-1].bias + 1.0)
     save_model(retrained, run_copy / "best.keras")

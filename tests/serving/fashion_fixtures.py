@@ -24,7 +24,7 @@ def calibrated_run(tiny_run, small_splits, root):
     if not (copy / CALIBRATION_FILE).is_file():
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(tiny_run.run_dir, copy)
-        calibrate_run(copy, splits=small_splits)
+        calibrate_run(copy, splits=small_splits, extras={"photos": 100})
     return copy
 
 

@@ -18,7 +18,7 @@ from nnlab.fashion.photos import load_photo
 from nnlab.fashion.photoset import bad_files
 from nnlab.serving.app import create_app
 from nnlab.serving.batching import BatcherClosed, MicroBatcher
-from nnlab.serving.fashion import bag_summary
+from nnlab.fashion.bags import bag_summary
 from nnlab.serving.settings import Settings
 from serving.fashion_fixtures import calibrated_run, live_server, photos_of
 
@@ -58,6 +58,13 @@ def expected_probabilities(run, photos):
     return np.asarray(model.predict(np.stack([load_photo(data) for _, data, _ in photos]), verbose=0))
 
 
+def expected_statuses(run, photos):
+    """The statuses the run's own detector and threshold give the photos, without the server."""
+    from nnlab.fashion.ood import load_assessor
+
+    return load_assessor(run, keras_free=False).assess(np.stack([load_photo(data) for _, data, _ in photos]))
+
+
 # ---------------------------------------------------------------- answers
 
 
@@ -68,22 +75,51 @@ def test_predict_gives_each_file_its_class_and_the_ten_calibrated_probabilities(
     assert body["calibrated"] is True
     expected = expected_probabilities(run, photos[:3])
     assert [item["file"] for item in body["items"]] == [name for name, _, _ in photos[:3]]
-    for item, p in zip(body["items"], expected):
+    statuses = expected_statuses(run, photos[:3])
+    for item, p, status in zip(body["items"], expected, statuses):
         assert list(item["probabilities"]) == list(CLASS_NAMES)
         assert list(item["probabilities"].values()) == pytest.approx(p, abs=1e-5)
+        assert item["status"] == status["status"] and item["ood_score"] == pytest.approx(status["ood_score"], abs=1e-4)
+        if item["status"] != "ok":
+            assert item["class"] is None and item["class_index"] is None and item["reason"]
+            continue
         assert item["class_index"] == int(np.argmax(p)) and item["class"] == CLASS_NAMES[item["class_index"]]
-        assert item["probability"] == pytest.approx(p.max(), abs=1e-5)
+        assert item["probability"] == pytest.approx(p.max(), abs=1e-5) and item["reason"] is None
+
+
+def test_a_blank_photo_and_an_upload_that_is_no_item_are_left_out_of_the_bag(client, run, photos):
+    import io
+
+    from PIL import Image
+
+    from nnlab.fashion.oodset import make_upload
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 220), (245, 243, 240)).save(buffer, format="PNG")
+    checkerboard = make_upload(3, seed=0)  # the OOD set's "pattern" kind
+    assert checkerboard.kind == "pattern"
+    bag = [("blank.png", buffer.getvalue(), None), (checkerboard.name, checkerboard.data, None), photos[0]]
+    body = client.post("/v1/bag", files=upload(bag)).json()
+    blank, pattern, item = body["items"]
+    assert blank["status"] == "empty" and blank["class"] is None and blank["reason"].startswith("no item found")
+    assert pattern["status"] != "ok" and pattern["class"] is None
+    counted = [i for i in body["items"] if i["status"] == "ok"]
+    assert body["count"] == 3 and body["counted"] == len(counted)
+    assert body["left_out"]["empty"] + body["left_out"]["unknown"] == 3 - len(counted)
+    p = np.array([list(i["probabilities"].values()) for i in counted]).reshape(-1, 10)
+    assert list(body["expected_counts"].values()) == pytest.approx(p.sum(axis=0), abs=1e-4)
 
 
 def test_bag_sums_the_items_probabilities(client, photos):
     bag = photos[:LIMITS["max_files"]]
     items = client.post("/v1/predict", files=upload(bag)).json()["items"]
     body = client.post("/v1/bag", files=upload(bag)).json()
-    p = np.array([list(item["probabilities"].values()) for item in items])
+    p = np.array([list(item["probabilities"].values()) for item in items if item["status"] == "ok"]).reshape(-1, 10)
     assert body["count"] == len(bag) and [i["file"] for i in body["items"]] == [i["file"] for i in items]
+    assert body["counted"] == len(p) and sum(body["left_out"].values()) == len(bag) - len(p)
     assert list(body["expected_counts"].values()) == pytest.approx(p.sum(axis=0), abs=1e-4)
     assert list(body["at_least_one"].values()) == pytest.approx(1 - np.prod(1 - p, axis=0), abs=1e-4)
-    assert sum(body["expected_counts"].values()) == pytest.approx(len(bag), abs=1e-3)
+    assert sum(body["expected_counts"].values()) == pytest.approx(len(p), abs=1e-3)
 
 
 @pytest.mark.parametrize("p, expected, at_least_one", [
@@ -190,7 +226,7 @@ def test_a_file_name_comes_back_as_text(client):
 def test_without_a_model_the_endpoints_say_how_to_start_one():
     with TestClient(create_app(Settings())) as client:
         for response in (client.get("/v1/model"), client.post("/v1/predict", files=upload([("a.png", b"x")]))):
-            assert response.status_code == 503 and "nnlab serve --model RUN" in response.json()["detail"]
+            assert response.status_code == 503 and "nnlab serve --model RUN" in response.json()["detail"]["message"]
         page = client.get("/")
         assert page.status_code == 200 and 'id="picker"' in page.text and 'href="/tickets"' in page.text
         assert "http" not in page.text.replace("http-equiv", "")  # nothing loaded from elsewhere: works offline

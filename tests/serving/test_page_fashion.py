@@ -40,17 +40,31 @@ def server(run):
 
 @pytest.fixture(scope="module")
 def items(run, small_splits):
-    """Four photos of different kinds that the tiny model gets right: (name, bytes, label)."""
+    """Four photos of different kinds that the tiny model gets right (status ok): (name, bytes, label)."""
+    from nnlab.fashion.ood import load_assessor
+
     candidates = photos_of(small_splits, range(60))
     model = load_model(run / CALIBRATED_FILE)
-    predicted = model.predict(np.stack([load_photo(data) for _, data, _ in candidates]), verbose=0).argmax(axis=1)
+    x = np.stack([load_photo(data) for _, data, _ in candidates])
+    predicted = model.predict(x, verbose=0).argmax(axis=1)
+    ok = load_assessor(run, keras_free=False).statuses(x)[0] == "ok"
     chosen, kinds = [], set()
-    for photo, guess in zip(candidates, predicted):
-        if guess == photo[2] and photo[2] not in kinds:
+    for photo, guess, good in zip(candidates, predicted, ok):
+        if guess == photo[2] and good and photo[2] not in kinds:
             chosen.append(photo)
             kinds.add(photo[2])
     assert len(chosen) >= 4, "the tiny model got fewer than four kinds right"
     return chosen[:4]
+
+
+def blank_photo():
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (260, 200), (238, 236, 231)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def payload(name, data):
@@ -99,6 +113,8 @@ def test_pick_and_drop_photos_then_see_each_item_and_the_bag(server, items, tmp_
             assert [c.query_selector(".top-class").inner_text() for c in cards] == [CLASS_NAMES[y] for *_, y in items]
             assert all(len(c.query_selector_all(".row")) == 10 for c in cards)
             assert page.inner_text("#status") == "4 items in the bag"
+            model_line = page.inner_text("#model")
+            assert "simulated 5-item bags of photos, Brier score of 'chance of at least one' 0." in model_line
 
             rows = page.query_selector_all("#summary .summary-row")
             shown = {r.query_selector(".kind").inner_text(): (float(r.query_selector(".expected").inner_text()),
@@ -118,5 +134,17 @@ def test_pick_and_drop_photos_then_see_each_item_and_the_bag(server, items, tmp_
             page.click("#clear")
             expect(page.locator("#items .item")).to_have_count(0)
             assert page.is_hidden("#summary")
+
+            # A photo of the backdrop alone: shown greyed with its reason, left out of the summary.
+            page.set_input_files("#picker", [payload(items[0][0], items[0][1]), payload("blank.png", blank_photo())])
+            expect(page.locator("#items .item")).to_have_count(2)
+            item, blank = page.query_selector_all("#items .item")
+            assert "left-out" in blank.get_attribute("class") and "left-out" not in item.get_attribute("class")
+            assert blank.query_selector(".top-class").inner_text() == "No item found"
+            assert blank.query_selector(".reason").inner_text().startswith("no item found")
+            assert page.inner_text("#status") == "1 item in the bag; 1 photo left out (1 with no item found)"
+            counts = [float(r.inner_text()) for r in page.query_selector_all("#summary .expected")]
+            assert sum(counts) == pytest.approx(1.0, abs=0.03)  # the one item alone
+            page.screenshot(path=str(tmp_path / "lucky-bag-left-out.png"), full_page=True)
         finally:
             browser.close()

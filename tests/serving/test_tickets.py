@@ -43,8 +43,6 @@ def test_a_list_gets_a_list_in_order_with_ids_echoed(client):
     ({"title": "a"}, ["body", "body"], "missing"),
     ({"title": 5, "body": "x"}, ["body", "title"], "string_type"),
     ({"title": "a", "body": "b", "tags": 3}, ["body", "tags"], "list_type"),
-    ({"title": "a", "body": "b", "tags": '["a", '}, ["body", "tags"], "value_error"),
-    ({"title": "<p> </p>", "body": "<br>&nbsp;"}, ["body", "body"], "value_error"),
     ({"title": "a", "body": "b", "tags": [1]}, ["body", "tags", 0], "string_type"),
     ({"title": " ", "body": ""}, ["body", "body"], "value_error"),
     ({"title": "a", "body": "b", "titel": "typo"}, ["body", "titel"], "extra_forbidden"),
@@ -56,15 +54,19 @@ def test_a_list_gets_a_list_in_order_with_ids_echoed(client):
 def test_bad_tickets_get_422_naming_the_field(client, payload, loc, kind):
     response = client.post(URL, json=payload)
     assert response.status_code == 422
-    (error,) = response.json()["detail"]
+    detail = response.json()["detail"]
+    (error,) = detail["errors"]
     assert error["loc"] == loc and error["type"] == kind
+    assert detail["message"].startswith(".".join(map(str, loc)) + ": ")  # one line naming the field
 
 
 def test_too_many_and_empty_messages_say_what_to_do(client):
-    assert "at most 5 tickets per request, got 6" in client.post(URL, json=[TICKET] * 6).json()["detail"][0]["msg"]
-    assert "both empty" in client.post(URL, json={"title": "", "body": ""}).json()["detail"][0]["msg"]
+    assert "at most 5 tickets per request, got 6" in client.post(URL, json=[TICKET] * 6).json()["detail"]["message"]
+    assert "both empty" in client.post(URL, json={"title": "", "body": ""}).json()["detail"]["errors"][0]["msg"]
     broken = client.post(URL, content=b"{not json", headers={"content-type": "application/json"})
-    assert broken.status_code == 422 and broken.json()["detail"][0]["type"] == "json_invalid"
+    assert broken.status_code == 422 and broken.json()["detail"]["errors"][0]["type"] == "json_invalid"
+    too_long = client.post(URL, json={**TICKET, "body": "x" * 50_001})  # the limit schemathesis cannot test
+    assert too_long.status_code == 422 and too_long.json()["detail"]["errors"][0]["loc"] == ["body", "body"]
 
 
 def test_limit_defaults_to_1000_tickets():
@@ -74,7 +76,7 @@ def test_limit_defaults_to_1000_tickets():
 def test_without_a_model_the_endpoint_says_how_to_start_one():
     with TestClient(create_app(Settings())) as client:
         response = client.post(URL, json=TICKET)
-        assert response.status_code == 503 and "nnlab serve --tickets RUN" in response.json()["detail"]
+        assert response.status_code == 503 and "nnlab serve --tickets RUN" in response.json()["detail"]["message"]
         assert client.get("/healthz").json() == {"status": "ok", "models": {"tickets": False}}
 
 
@@ -115,3 +117,5 @@ def test_an_export_run_answers_with_the_files_departments_and_levels(export_clie
         EXPORT_GROUPS.values())
     assert first["priority_level"] in EXPORT_LEVELS.split(",") and 0 <= first["priority"] <= 1
     assert export_client.get("/v1/tickets/model").json()["priority_levels"] == EXPORT_LEVELS.split(",")
+    # Markup alone is a ticket the schema allows (a non-blank title): triaged, with no words to go on.
+    assert export_client.post(URL, json={"title": "<p> </p>", "body": "<br>&nbsp;"}).status_code == 200
