@@ -1,7 +1,9 @@
 """``nnlab tickets make-data | train | evaluate | predict | add-head``: support-ticket triage.
 
     nnlab tickets make-data --n 20000 --out tickets.csv --seed 0     synthetic tickets (not real data)
-    nnlab tickets train tickets.csv                                  the seeds' graph -> runs/<name>/
+    nnlab tickets train tickets.csv                                  preset triage -> runs/<name>/
+    nnlab tickets train export.csv --columns title=Subject,body=Description,tags=Tags,priority=Priority,\
+        department=Group --priority-levels Low,Normal,High,Urgent    a helpdesk's export, as it is
     nnlab tickets train --resume runs/<name>                         continue after Ctrl-C or a crash
     nnlab tickets evaluate runs/<name> [other.csv]                   per-head loss and metrics
     nnlab tickets predict runs/<name> --json '{"title": "...", "body": "...", "tags": ["billing"]}'
@@ -10,9 +12,15 @@
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
+
+# TensorFlow (the ticket model's string ops) prints C++ start-up notes ("oneDNN custom operations
+# are on ...") unless told otherwise before it is first imported; they are not for our users.
+# Set here, in the command line's entry, not in the library: a program importing nnlab keeps its own.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import typer
 from rich.markup import escape
@@ -89,31 +97,44 @@ def _resume(resume, runs_dir, verbose):
 
 def train(
     data: Optional[Path] = typer.Argument(None, help="Ticket file, .csv or .jsonl (not with --resume)."),
-    preset: str = typer.Option("seeds", help="seeds (EarlyStopping on val_department_accuracy, patience 2; "
-                                             "ModelCheckpoint on val_loss) or subclass (the same, keras.Model twin)."),
+    preset: str = typer.Option("triage", help="triage (Adam 3e-4, priority trained on its absolute error with "
+                                              "weight 10, EarlyStopping and ModelCheckpoint on val_loss: both "
+                                              "heads), seeds (the seeds' "
+                                              "settings: EarlyStopping on val_department_accuracy, patience 2) or "
+                                              "subclass (seeds, keras.Model twin)."),
     resume: Optional[Path] = typer.Option(None, help="Continue this run folder from its last finished epoch."),
     model: Optional[str] = typer.Option(None, help="functional (the seeds' graph) or subclass."),
-    epochs: Optional[int] = typer.Option(None, help="Epochs at most (default 10; early stopping decides)."),
-    patience: Optional[int] = typer.Option(None, help="EarlyStopping patience (default 2)."),
-    monitor: Optional[str] = typer.Option(None, help="What EarlyStopping watches (default val_department_accuracy)."),
+    epochs: Optional[int] = typer.Option(None, help="Epochs at most (triage: 30, seeds: 10; early stopping decides)."),
+    patience: Optional[int] = typer.Option(None, help="EarlyStopping patience (triage: 3, seeds: 2)."),
+    monitor: Optional[str] = typer.Option(None, help="What EarlyStopping watches (triage: val_loss, "
+                                                     "seeds: val_department_accuracy)."),
     val_split: Optional[float] = typer.Option(None, help="Fraction for validation (default 0.15)."),
     test_split: Optional[float] = typer.Option(None, help="Fraction held out for testing (default 0.15)."),
     loss_weights: Optional[str] = typer.Option(None, help="Per-output loss weights: priority=0.5,department=1."),
+    priority_loss: Optional[str] = typer.Option(None, help="mean_squared_error (the seeds'), mean_absolute_error "
+                                                           "(triage) or huber."),
     optimizer: Optional[str] = typer.Option(None, help="sgd, rmsprop (the seeds'), adagrad or adam."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: Keras' for the optimizer)."),
     batch_size: Optional[int] = typer.Option(None, help="Tickets per step (default 32)."),
     vocabulary_size: Optional[int] = typer.Option(None, help="Words in the multi-hot vocabulary (default 10000)."),
     num_tags: Optional[int] = typer.Option(None, help="Tags in the multi-hot tag vocabulary (default 100)."),
-    departments: Optional[str] = typer.Option(None, help="The department labels, comma-separated "
-                                                         "(default billing,technical,account,shipping)."),
+    departments: Optional[str] = typer.Option(None, help="Fix the department labels and their order, "
+                                                         "comma-separated; other labels are bad rows "
+                                                         "(default: the labels in the file, sorted)."),
+    columns: Optional[str] = typer.Option(None, help="The file's names of our columns: title=Subject,"
+                                                     "body=Description,tags=Tags,priority=Priority,department=Group "
+                                                     "(kept with the run for predict and evaluate)."),
+    priority_levels: Optional[str] = typer.Option(None, help="Named priority levels, lowest first: "
+                                                             "Low,Normal,High,Urgent (scores 0, 1/3, 2/3, 1); "
+                                                             "default: priorities are numbers in 0..1."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Train on the good rows of a file with bad ones."),
     limit: Optional[int] = typer.Option(None, help="Use only the first N tickets."),
     seed: Optional[int] = typer.Option(None, help="Random seed of weights and shuffling (default 42)."),
-    name: Optional[str] = typer.Option(None, help="Run folder name (default seeds-<time>)."),
+    name: Optional[str] = typer.Option(None, help="Run folder name (default <preset>-<time>)."),
     verbose: Optional[int] = typer.Option(None, help="0 silent, 1 progress bar, 2 one line per epoch."),
     runs_dir: Optional[Path] = typer.Option(None, help="Where run folders go (default ./runs)."),
 ):
-    """Train the seeds' ticket model on a ticket file and write its run folder."""
+    """Train the ticket model (the seeds' graph) on a ticket file and write its run folder."""
     if resume is not None:
         given = [f"--{key.replace('_', '-')}" for key, value in locals().items()
                  if key not in ("resume", "verbose", "runs_dir", "preset", "skip_bad") and value is not None]
@@ -130,9 +151,10 @@ def train(
                              "(`nnlab tickets make-data` writes a synthetic one).")
         overrides = drop_none({
             "data": str(data), "model": model, "epochs": epochs, "val_split": val_split, "test_split": test_split,
-            "loss_weights": parse_loss_weights(loss_weights) if loss_weights else None,
+            "loss_weights": parse_loss_weights(loss_weights) if loss_weights else None, "priority_loss": priority_loss,
             "batch_size": batch_size, "vocabulary_size": vocabulary_size, "num_tags": num_tags,
-            "departments": departments, "skip_bad": skip_bad or None, "limit": limit, "seed": seed, "name": name,
+            "departments": departments, "columns": columns, "priority_levels": priority_levels,
+            "skip_bad": skip_bad or None, "limit": limit, "seed": seed, "name": name,
             "verbose": verbose, "runs_dir": None if runs_dir is None else str(runs_dir),
             "optimizer": {"name": optimizer, "learning_rate": lr},
             "early_stopping": {"patience": patience, "monitor": monitor},
@@ -169,20 +191,39 @@ def evaluate(run: Path = typer.Argument(..., help="A ticket run folder."),
         x, y, what = splits.x_test, splits.y_test, f"its test split of {config.data}"
         skipped = len(splits.source.skipped)
     else:
-        tickets = read_tickets(data, require=("priority", *labels), label_sets=labels, skip_bad=skip_bad)
+        tickets = read_tickets(data, require=("priority", *labels), label_sets=labels, skip_bad=skip_bad,
+                               columns=config.column_map(), priority_levels=config.levels())
         x, y, what, skipped = vectorizer.transform(tickets), task.targets(tickets, labels), str(data), len(tickets.skipped)
-    results = run_evaluate(load_model(run_dir / "final.keras"), x, y, task)
+    model = load_model(run_dir / "final.keras")
+    results = run_evaluate(model, x, y, task)
     count = len(y["priority"])
     console.print(f"{escape(str(run_dir / 'final.keras'))} on {escape(what)} ({count:,} tickets"
                   f"{f', {skipped} bad rows skipped' if skipped else ''}):")
+    console.print("departments: " + escape(", ".join(labels["department"]))
+                  + (f"; priority levels: {escape(', '.join(config.levels()))}" if config.levels() else ""))
     table = Table("metric", "value")
     for key, value in results.items():
         table.add_row(key, f"{value:.4f}")
+    if config.levels():
+        table.add_row("priority_level_accuracy", f"{_level_accuracy(model, x, y, config.levels()):.4f}")
     console.print(table)
 
 
+def _level_accuracy(model, x, y, levels):
+    """The share of tickets whose predicted score is nearest their own priority level."""
+    import numpy as np
+
+    from nnlab.tickets.data import nearest_level
+
+    outputs = model.predict(x, verbose=0, batch_size=1000)
+    scores = np.ravel(outputs["priority"] if isinstance(outputs, dict) else outputs[0])
+    return float(np.mean([nearest_level(p, levels) == nearest_level(t, levels)
+                          for p, t in zip(scores, np.ravel(y["priority"]))]))
+
+
 def predict(run: Path = typer.Argument(..., help="A ticket run folder (or its served.keras)."),
-            file: Optional[Path] = typer.Argument(None, help="Tickets to triage, .jsonl or .csv (title, body, tags)."),
+            file: Optional[Path] = typer.Argument(None, help="Tickets to triage, .jsonl or .csv (title, body, tags; "
+                                                             "or the columns the run was trained with)."),
             ticket: Optional[str] = typer.Option(None, "--json", help='One ticket (or a list) as JSON: '
                                                  '\'{"title": "...", "body": "...", "tags": ["billing"]}\'.'),
             out: Optional[Path] = typer.Option(None, help="Write the predictions here (.csv or .jsonl); "
@@ -201,8 +242,10 @@ def predict(run: Path = typer.Argument(..., help="A ticket run folder (or its se
         raise NnlabError("give either a ticket file (.jsonl or .csv) or --json '{...}', not both and not neither.")
     if out is not None:
         output_kind(out)  # refuse a bad output name before any work
-    tickets = parse_ticket(ticket) if ticket is not None else read_tickets(file, require=(), skip_bad=skip_bad)
+    tickets = parse_ticket(ticket) if ticket is not None else None  # a typo in --json fails before any loading
     served = load_served(run)
+    if tickets is None:  # the file in the columns the run was trained on (its --columns)
+        tickets = read_tickets(file, require=(), skip_bad=skip_bad, columns=served.columns)
     if file is None:
         rows = triage(served, tickets, batch_size)
     else:
@@ -242,7 +285,7 @@ def add_head(run: Path = typer.Argument(..., help="A finished ticket run folder 
     if base.head is not None:
         raise NnlabError(f"{run_dir} already has the extra head {base.head!r}; add heads to a two-output run.")
     data_path = str(data) if data is not None else base.data
-    found = head_labels(data_path, name, labels, classes, base.skip_bad)
+    found = head_labels(data_path, name, labels, classes, base.skip_bad, base.column_map())
     task = task_with_head(name)
     values = {key: value for key, value in to_dict(base).items() if key not in ("name", "preset")}
     config = task.config_from_dict({

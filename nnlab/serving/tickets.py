@@ -10,19 +10,28 @@ one result or a list in the same order, with the fields of ``nnlab tickets predi
 wrong type, an unknown field, empty title and body, too many tickets -- gets 422 with the
 server's one error body (``nnlab.serving.errors``): ``detail.message`` names the fields,
 ``detail.errors`` lists them as pydantic does, ``loc`` naming each (``["body", 3, "title"]``).
+Title and body may be HTML: they are reduced to their text as ticket files are
+(``nnlab.tickets.text``); tags may also come as one string ``"a, b"`` or ``"a; b"``.
 
 The OpenAPI schema says exactly what is accepted (``Ticket``'s JSON schema, the list's
 length from the settings: ``document``) and what comes back (``TriageResult``,
 ``TicketModelInfo``), so a body the schema allows is triaged, never refused.
 """
 
+import os
 import threading
-from typing import Any
+from typing import Annotated, Any
+
+# TensorFlow (the ticket model's string ops) prints C++ start-up notes unless told otherwise before
+# it is first imported; this module is imported by the app factory before any model is loaded,
+# so this covers `nnlab serve` and `uvicorn --factory nnlab.serving.app:app_from_environment`.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, WithJsonSchema,
+                      field_validator, model_validator)
 
 from nnlab.serving.errors import error, responses
 from nnlab.serving.pages import TICKETS_PAGE
@@ -32,6 +41,11 @@ router = APIRouter(tags=["tickets"])
 EXAMPLE = {"title": "Charged twice for order #4821", "body": "My card was charged twice. Please refund asap.",
            "tags": ["billing", "urgent"]}
 
+
+# Tags: a list, or one string split as a ticket file's Tags cell (100 characters hold at most 50 tags: "a,a,...").
+_TAG_TEXT_LENGTH = 100
+_TAGS = {"anyOf": [{"type": "array", "items": {"type": "string"}, "maxItems": 50},
+                   {"type": "string", "maxLength": _TAG_TEXT_LENGTH, "description": 'tags separated by "," or ";"'}]}
 
 # A title or a body with a character other than whitespace (what ``_title_or_body`` checks), said in JSON schema.
 _NOT_BLANK = {"type": "string", "pattern": r"\S"}
@@ -43,9 +57,9 @@ class Ticket(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "anyOf": [{"properties": {"title": _NOT_BLANK}}, {"properties": {"body": _NOT_BLANK}}]})
 
-    title: StrictStr = Field(max_length=2_000)
-    body: StrictStr = Field(max_length=50_000)
-    tags: list[StrictStr] = Field(default_factory=list, max_length=50)
+    title: StrictStr = Field(max_length=2_000, description="plain text or HTML")
+    body: StrictStr = Field(max_length=50_000, description="plain text or HTML")
+    tags: Annotated[list[StrictStr], WithJsonSchema(_TAGS)] = Field(default_factory=list, max_length=50)
     id: StrictStr | StrictInt | None = None  # echoed back, to match results to tickets
 
     @field_validator("body")
@@ -54,6 +68,24 @@ class Ticket(BaseModel):
         if "title" in info.data and not info.data["title"].strip() and not body.strip():
             raise ValueError("title and body are both empty; give at least one of them")
         return body
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags_from_text(cls, tags):
+        from nnlab.tickets.text import split_tags  # here: a fashion-only server imports no ticket code
+
+        if isinstance(tags, str) and len(tags) > _TAG_TEXT_LENGTH:
+            raise ValueError(f"tags as one string may have at most {_TAG_TEXT_LENGTH} characters, got {len(tags)}; "
+                             "send a list of tags instead")
+        return split_tags(tags) if isinstance(tags, str) else tags  # as a ticket file's Tags cell
+
+    @model_validator(mode="after")
+    def _as_ticket_files_are_read(self):
+        """HTML to text, white space joined, tags trimmed; after the checks above, so the schema's promise holds."""
+        from nnlab.tickets.text import clean_text, split_tags
+
+        self.title, self.body, self.tags = clean_text(self.title), clean_text(self.body), split_tags(self.tags)
+        return self
 
 
 _TICKETS = TypeAdapter(list[Ticket])
@@ -96,6 +128,7 @@ class TicketService:
 
     def info(self):
         return {"model": self.path, "outputs": self.model.outputs_order, "labels": self.model.labels,
+                "priority_levels": list(self.model.priority_levels),
                 "vocabulary_size": len(self.model.vocabulary) + 1,
                 "tag_vocabulary_size": len(self.model.tag_vocabulary) + 1}
 
@@ -107,6 +140,8 @@ class TriageResult(BaseModel):
 
     id: str | int | None = Field(None, description="the ticket's id, when it had one")
     priority: float = Field(ge=0, le=1)
+    priority_level: str | None = Field(None, description="the nearest of the run's named priority levels "
+                                                         "(a run trained with --priority-levels)")
     department: str
     department_probabilities: dict[str, float]
 
@@ -115,6 +150,7 @@ class TicketModelInfo(BaseModel):
     model: str = Field(description="the served model's file or run folder")
     outputs: list[str]
     labels: dict[str, Any]
+    priority_levels: list[str] = Field(default_factory=list, description="named priority levels, lowest first")
     vocabulary_size: int
     tag_vocabulary_size: int
 

@@ -1,20 +1,26 @@
 """Ticket files: read a CSV or JSONL file of support tickets, report bad rows, split it.
 
-A ticket has ``title``, ``body``, ``tags`` (a JSON list, or ``;``-separated in CSV),
-``priority`` (a number in 0..1), ``department`` (a label) and optionally more label
-columns such as ``difficulty``. For prediction only title, body and tags are needed.
+A ticket has ``title``, ``body`` (plain text or HTML, reduced to its text), ``tags`` (a
+list, a JSON list, or text separated by ``;`` or ``,``), ``priority`` (a number in 0..1,
+or one of the run's ordered ``priority_levels``), ``department`` (a label) and optionally
+more label columns such as ``difficulty``. For prediction only title, body and tags are
+needed. A helpdesk export keeps its own column names: ``columns`` maps ours to its
+(``title=Subject,body=Description,...``); columns it does not map are ignored.
 
-    >>> from nnlab.tickets.data import read_tickets
+    >>> from nnlab.tickets.data import parse_columns, read_tickets
     >>> tickets = read_tickets("tickets.csv", skip_bad=True)
     >>> len(tickets), tickets.title[0], tickets.labels["department"][0]
     (19990, 'Charged twice for order #4821', 'billing')
     >>> tickets.skipped          # [BadRow(line=7, reason="priority '1.4' is outside 0..1"), ...]
+    >>> export = read_tickets("export.csv", columns=parse_columns("title=Subject,body=Description,tags=Tags,"
+    ...                       "priority=Priority,department=Group"), priority_levels=("Low", "Normal", "High"))
 
 Mistakes about the whole file (missing, empty, not UTF-8, a header without a needed
 column) raise NnlabError with one line. Bad rows (a missing field, a priority that is
-not a number in 0..1, a label outside the fixed set, empty title and body) are listed
-with their line numbers: ``skip_bad=True`` keeps the good rows and records the bad
-ones in ``.skipped``; otherwise :class:`BadRows` lists the first 20 and nothing is kept.
+not a number in 0..1 or not one of the levels, a label outside the fixed set, empty
+title and body) are listed with their line numbers: ``skip_bad=True`` keeps the good
+rows and records the bad ones in ``.skipped``; otherwise :class:`BadRows` lists the
+first 20 and nothing is kept.
 """
 
 import csv
@@ -22,11 +28,13 @@ import dataclasses
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 
 from nnlab.core.errors import NnlabError
+from nnlab.tickets.text import clean_text, split_tags
 
 TEXT_COLUMNS = ("title", "body", "tags")
 TARGET_COLUMNS = ("priority", "department")
@@ -83,10 +91,48 @@ class Tickets:
         return [{"title": t, "body": b, "tags": list(g)} for t, b, g in zip(self.title, self.body, self.tags)]
 
 
-def split_tags(value):
-    """``"billing; refund"`` -> ``["billing", "refund"]``; a list is kept (stripped, empty ones dropped)."""
-    items = value.split(";") if isinstance(value, str) else value
-    return [str(item).strip() for item in items if str(item).strip()]
+def parse_columns(text):
+    """``"title=Subject,body=Description"`` -> ``{"title": "Subject", "body": "Description"}``.
+
+    Keys are nnlab's column names (title, body, tags, priority, department, or a head's
+    label column such as difficulty); values are the file's column names, used as written.
+    A column not named keeps its own name. Refuses malformed items and repeated names.
+    """
+    columns = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        ours, sep, theirs = (part.strip() for part in item.partition("="))
+        if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", ours) or not theirs:
+            raise NnlabError(f"--columns must look like title=Subject,body=Description,tags=Tags,priority=Priority,"
+                             f"department=Group; got the item {item.strip()!r} in {text!r}.")
+        if ours in columns:
+            raise NnlabError(f"--columns names {ours!r} twice in {text!r}; give each column once.")
+        columns[ours] = theirs
+    taken = [name for name in columns.values() if list(columns.values()).count(name) > 1]
+    if taken:
+        raise NnlabError(f"--columns maps the file's column {taken[0]!r} to several of ours in {text!r}.")
+    return columns
+
+
+def parse_levels(text, flag="--priority-levels"):
+    """``"Low,Normal,High"`` -> ``("Low", "Normal", "High")``: ordered priority levels, lowest first."""
+    levels = tuple(level.strip() for level in (text or "").split(","))
+    folded = [level.casefold() for level in levels]
+    if len(levels) < 2 or not all(levels) or len(set(folded)) != len(folded):
+        raise NnlabError(f"{flag} must be two or more different comma-separated levels, lowest first "
+                         f"(e.g. Low,Normal,High,Urgent); got {text!r}.")
+    return levels
+
+
+def level_scores(levels):
+    """The score of each level: evenly spaced in 0..1 (``Low,Normal,High,Urgent`` -> 0, 1/3, 2/3, 1)."""
+    return {level: i / (len(levels) - 1) for i, level in enumerate(levels)}
+
+
+def nearest_level(score, levels):
+    """The level whose score is nearest ``score`` (halfway rounds up): 0.4 of Low..Urgent -> Normal."""
+    return levels[int(min(max(math.floor(float(score) * (len(levels) - 1) + 0.5), 0), len(levels) - 1))]
 
 
 # ---------------------------------------------------------------- reading
@@ -110,25 +156,37 @@ def _text(path):
                          "re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`).") from None
 
 
-def _csv_rows(path, text, needed):
+def _named(name, columns):
+    """How the file calls our column ``name``: ``'Subject'`` or ``'Subject' (title in --columns)``."""
+    return f"{columns[name]!r} ({name} in --columns)" if name in columns else name
+
+
+def _csv_rows(path, text, needed, columns):
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip() for name in (reader.fieldnames or [])]
-    missing = [name for name in needed if name not in header]
+    missing = [name for name in needed if columns.get(name, name) not in header]
     if missing:
         raise NnlabError(f"{path}: the header lacks the column{'s' if len(missing) > 1 else ''} "
-                         f"{', '.join(missing)}; it has {', '.join(header) or 'nothing'}. Expected: "
-                         f"{', '.join(needed)} (tags separated by ';').")
+                         f"{', '.join(_named(name, columns) for name in missing)}; it has "
+                         f"{', '.join(header) or 'nothing'}. Expected: "
+                         f"{', '.join(columns.get(name, name) for name in needed)}"
+                         + (" (or map yours with --columns title=Subject,...)" if not columns else "") + ".")
     reader.fieldnames = header
     start = 2
     for row in reader:
         if None in row:  # more fields than the header names
             yield start, None, f"{len(header) + len(row[None])} fields, the header has {len(header)}"
         else:
-            yield start, row, None
+            yield start, _ours(row, needed, columns), None
         start = reader.line_num + 1
 
 
-def _jsonl_rows(path, text, needed):
+def _ours(row, needed, columns):
+    """The row under our column names (the ones ``needed``); other columns are dropped."""
+    return {name: row.get(columns.get(name, name)) for name in needed} if columns else row
+
+
+def _jsonl_rows(path, text, needed, columns):
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -140,10 +198,28 @@ def _jsonl_rows(path, text, needed):
         if not isinstance(row, dict):
             yield number, None, f"expected a JSON object, got {type(row).__name__}"
             continue
-        yield number, row, None
+        yield number, _ours(row, needed, columns), None
 
 
-def _check(row, require, label_sets):
+def _priority(value, levels):
+    """A priority cell -> a number in 0..1: the number itself, or its level's score when there are levels."""
+    if levels:
+        scores = {level.casefold(): score for level, score in level_scores(levels).items()}
+        score = scores.get(str(value).strip().casefold()) if not isinstance(value, bool) else None
+        if score is None:
+            raise ValueError(f"unknown priority {value!r} (levels: {', '.join(levels)})")
+        return score
+    try:
+        priority = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        raise ValueError(f"priority {value!r} is not a number (for named levels such as {value!r}, "
+                         "pass --priority-levels Low,Normal,High,...)") from None
+    if not 0 <= priority <= 1:  # also refuses NaN
+        raise ValueError(f"priority {value!r} is outside 0..1")
+    return priority
+
+
+def _check(row, require, label_sets, levels=None):
     """(title, body, tags, priority, labels) of one row, or raise ValueError with the reason."""
     missing = [name for name in (*TEXT_COLUMNS, *require) if row.get(name) is None
                or (name in require and isinstance(row[name], str) and not row[name].strip())]
@@ -152,21 +228,11 @@ def _check(row, require, label_sets):
     title, body = row["title"], row["body"]
     if not isinstance(title, str) or not isinstance(body, str):
         raise ValueError("title and body must be text")
-    title, body = title.strip(), body.strip()
+    title, body = clean_text(title), clean_text(body)
     if not title and not body:
         raise ValueError("empty title and body")
-    tags = row["tags"]
-    if not isinstance(tags, (str, list)) or not all(isinstance(tag, str) for tag in (tags if isinstance(tags, list) else [])):
-        raise ValueError(f"tags must be a list of strings or 'a;b' text, got {tags!r}")
-    priority = None
-    if "priority" in require:
-        value = row["priority"]
-        try:
-            priority = float(value) if not isinstance(value, bool) else math.nan
-        except (TypeError, ValueError):
-            raise ValueError(f"priority {value!r} is not a number") from None
-        if not 0 <= priority <= 1:  # also refuses NaN
-            raise ValueError(f"priority {value!r} is outside 0..1")
+    tags = split_tags(row["tags"])
+    priority = _priority(row["priority"], levels) if "priority" in require else None
     labels = {}
     for name in require:
         if name == "priority":
@@ -178,10 +244,11 @@ def _check(row, require, label_sets):
         if allowed and label not in allowed:
             raise ValueError(f"unknown {name} {label!r} (known: {', '.join(allowed)})")
         labels[name] = label
-    return title, body, split_tags(tags), priority, labels
+    return title, body, tags, priority, labels
 
 
-def read_tickets(path, require=TARGET_COLUMNS, label_sets=None, skip_bad=False):
+def read_tickets(path, require=TARGET_COLUMNS, label_sets=None, skip_bad=False, columns=None,
+                 priority_levels=None):
     """Read a ``.csv`` or ``.jsonl`` ticket file.
 
     Args:
@@ -191,12 +258,16 @@ def read_tickets(path, require=TARGET_COLUMNS, label_sets=None, skip_bad=False):
         label_sets: ``{column: labels}``: fixed label sets; a row with another label is bad.
             A column not given here takes any label.
         skip_bad: keep the good rows (bad ones in ``.skipped``) instead of raising :class:`BadRows`.
+        columns: ``{ours: theirs}`` (see :func:`parse_columns`): the file's names of our columns.
+        priority_levels: ordered level names (lowest first): the priority column holds these,
+            read as evenly spaced scores in 0..1 (see :func:`level_scores`). None: numbers in 0..1.
 
     Returns :class:`Tickets`. Raises NnlabError for a file that cannot be read at all.
     """
     path = Path(path)
     text = _text(path)
-    rows = (_csv_rows if path.suffix.lower() == ".csv" else _jsonl_rows)(path, text, (*TEXT_COLUMNS, *require))
+    rows = (_csv_rows if path.suffix.lower() == ".csv" else _jsonl_rows)(path, text, (*TEXT_COLUMNS, *require),
+                                                                         dict(columns or {}))
     tickets, bad, total = Tickets([], [], [], labels={name: [] for name in require if name != "priority"},
                                   path=str(path)), [], 0
     priorities = []
@@ -204,7 +275,7 @@ def read_tickets(path, require=TARGET_COLUMNS, label_sets=None, skip_bad=False):
         total += 1
         if problem is None:
             try:
-                title, body, tags, priority, labels = _check(row, require, label_sets)
+                title, body, tags, priority, labels = _check(row, require, label_sets, priority_levels)
             except ValueError as error:
                 problem = str(error)
         if problem is not None:

@@ -19,12 +19,9 @@ JAX graph): ``tensorflow-cpu`` is a dependency for this reason only.
 
 import collections
 import dataclasses
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up notes are not for our users
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
 UNKNOWN = "[UNK]"
 CHUNK = 2048  # tickets vectorized per call: bounds TensorFlow's dense (CHUNK, vocabulary) intermediate

@@ -155,7 +155,10 @@ class TicketTriage(keras.Model):
 
     Holds a ``TextVectorization`` (the run's word vocabulary, multi-hot) and a
     ``StringLookup`` (its tags) in front of the trained numeric model ``triage``.
-    Keras 3 runs those two layers with TensorFlow's string ops, outside the JAX graph,
+    It also keeps what a run's files look like: ``columns`` (the file's names of our
+    columns, for ``nnlab tickets predict FILE``) and ``priority_levels`` (named levels,
+    lowest first: a prediction names the nearest). Keras 3 runs those two layers with
+    TensorFlow's string ops, outside the JAX graph,
     so ``predict`` vectorizes each batch in a TensorFlow graph and then runs the numeric
     model's compiled predict step; the outputs are those of ``triage.predict`` on the
     vectorizer's arrays. Keras' ``served(x)`` cannot take strings on JAX: use ``predict``.
@@ -164,7 +167,7 @@ class TicketTriage(keras.Model):
         >>> priority, department = served.predict([{"title": "Refund", "body": "...", "tags": ["billing"]}])
     """
 
-    def __init__(self, triage, words, tags, labels=None, **kwargs):
+    def __init__(self, triage, words, tags, labels=None, columns=None, priority_levels=(), **kwargs):
         super().__init__(**kwargs)
         if isinstance(triage, dict):
             triage = keras.saving.deserialize_keras_object(triage)
@@ -174,6 +177,8 @@ class TicketTriage(keras.Model):
         self.tag_lookup = tag_layer(num_tags, list(tags))
         self.vocabulary, self.tag_vocabulary = tuple(words), tuple(tags)
         self.label_sets = tuple((name, tuple(values)) for name, values in (labels or {}).items())
+        self.columns = dict(columns or {})
+        self.priority_levels = tuple(priority_levels or ())
         self.built = True  # every sublayer exists; there is nothing to build from an input shape
 
     @property
@@ -237,7 +242,8 @@ class TicketTriage(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "triage": keras.saving.serialize_keras_object(self.triage),
-                "words": list(self.vocabulary), "tags": list(self.tag_vocabulary), "labels": self.labels}
+                "words": list(self.vocabulary), "tags": list(self.tag_vocabulary), "labels": self.labels,
+                "columns": self.columns, "priority_levels": list(self.priority_levels)}
 
     @classmethod
     def from_config(cls, config):

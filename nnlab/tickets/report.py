@@ -1,7 +1,8 @@
 """What a ticket run adds to its folder (``TicketTask.write_extras``), after the core's files:
 
     served.keras           the served model: raw text and tags in (TextVectorization + StringLookup inside)
-    vectorizer.json        the word and tag vocabularies and the labels of every class output
+    vectorizer.json        the word and tag vocabularies, the labels of every class output, the
+                           file's column names and the priority levels (as the served model holds them)
     model.png              keras.utils.plot_model(show_shapes=True) of the trained model
     confusion_matrix.png   test-split confusion matrix of every class output (department, ...)
 
@@ -67,8 +68,12 @@ def write_report(task, run_dir, model, splits, metrics):
 
     source = splits.source
     labels = source.labels
-    write_json(run_dir / VECTORIZER_FILE, {"vectorizer": source.vectorizer.to_dict(), "labels": labels})
-    served = TicketTriage(model, source.vectorizer.words, source.vectorizer.tags, labels, name="served")
+    columns, levels = source.columns, list(source.priority_levels or [])
+    write_json(run_dir / VECTORIZER_FILE, {"vectorizer": source.vectorizer.to_dict(), "labels": labels,
+                                           "columns": columns, "priority_levels": levels})
+    # The served model carries how to read the run's files (columns) and name its scores (levels).
+    served = TicketTriage(model, source.vectorizer.words, source.vectorizer.tags, labels, name="served",
+                          columns=columns, priority_levels=levels)
     save_model(served, run_dir / "served.keras")
 
     outputs = predict(model, splits.x_test, task)

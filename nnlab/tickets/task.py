@@ -23,14 +23,14 @@ from nnlab.tickets.config import PRESETS, TicketsConfig
 from nnlab.tickets.models import MODELS
 from nnlab.tickets.synth import DEPARTMENTS
 
-VECTORIZER_FILE = "vectorizer.json"  # in every run folder: the word and tag vocabularies and the labels
+VECTORIZER_FILE = "vectorizer.json"  # in every run folder: the vocabularies, the labels, columns and levels
 
 
 def class_output(name, labels):
     return Output(name, "categorical_crossentropy", ("accuracy",), labels=tuple(labels))
 
 
-PRIORITY = Output("priority", "mean_squared_error", ("mae",))
+PRIORITY = Output("priority", "mean_squared_error", ("mae",))  # the seeds' loss; a config may pick another
 
 
 @dataclasses.dataclass
@@ -43,6 +43,53 @@ class TicketSource:
     vectorizer: object  # nnlab.tickets.features.Vectorizer
     labels: dict  # output -> labels
     skipped: list  # BadRow
+    columns: dict = dataclasses.field(default_factory=dict)  # ours -> the file's column names
+    priority_levels: tuple | None = None  # named priority levels, lowest first
+
+
+def training_tickets(config):
+    """``(tickets, labels)``: a run's good tickets (after ``--limit``) and the labels of every class output.
+
+    A class output whose labels ``config`` does not fix takes the sorted labels of these
+    tickets. The last file read is kept (``load_data`` and ``build_model`` both ask), so
+    the file is read once per run unless it changes.
+    """
+    path = Path(config.data)
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None  # read_tickets says what is wrong with it
+    key = (str(path.resolve()), stat and stat.st_mtime_ns, stat and stat.st_size, config.columns,
+           config.priority_levels, config.departments, config.head, config.head_labels, config.skip_bad, config.limit)
+    if stat is None or _LAST_READ.get("key") != key:
+        _LAST_READ.clear()
+        _LAST_READ.update(key=key, value=_read_training(config))
+    return _LAST_READ["value"]
+
+
+_LAST_READ = {}  # key -> (tickets, labels) of the last training file read
+
+
+def _read_training(config):
+    from nnlab.tickets.data import read_tickets
+
+    fixed = config.label_sets()
+    tickets = read_tickets(config.data, require=("priority", *fixed), skip_bad=config.skip_bad,
+                           label_sets={name: names for name, names in fixed.items() if names},
+                           columns=config.column_map(), priority_levels=config.levels())
+    if config.limit is not None and config.limit < len(tickets):
+        skipped = tickets.skipped
+        tickets = tickets.take(np.arange(config.limit))
+        tickets.skipped = skipped
+    labels = {}
+    for name, names in fixed.items():
+        if names is None:
+            names = sorted(set(tickets.labels[name]))
+            if len(names) < 2:
+                raise NnlabError(f"{config.data}: every ticket's {name} is {names[0]!r}; a classifier needs two or "
+                                 f"more {name} labels in the training file.")
+        labels[name] = list(names)
+    return tickets, labels
 
 
 def one_hot(labels, names):
@@ -77,15 +124,11 @@ class TicketTask(Task):
 
     def load_data(self, config, vectorizer=None):
         """The run's splits as multi-hot arrays; ``vectorizer`` (e.g. a finished run's) replaces adapting one."""
-        from nnlab.tickets.data import read_tickets, split_indices
+        from nnlab.tickets.data import split_indices
         from nnlab.tickets.features import Vectorizer
 
-        labels = config.label_sets()
-        tickets = read_tickets(config.data, require=("priority", *labels), label_sets=labels,
-                               skip_bad=config.skip_bad)
+        tickets, labels = training_tickets(config)
         skipped = tickets.skipped
-        if config.limit is not None and config.limit < len(tickets):
-            tickets = tickets.take(np.arange(config.limit))
         train, val, test = split_indices(len(tickets), config.val_split, config.test_split, config.split_seed)
         if vectorizer is None and config.base_run:  # an add-head run reads tickets as its base model was trained to
             vectorizer = read_vectorizer(config.base_run)[0]
@@ -99,7 +142,7 @@ class TicketTask(Task):
             subset = tickets.take(index)
             parts[name] = (vectorizer.transform(subset), self.targets(subset, labels))
         source = TicketSource(config.data, tickets, {"train": train, "val": val, "test": test}, vectorizer,
-                              labels, list(skipped))
+                              labels, list(skipped), config.column_map(), config.levels())
         return Splits(*parts["train"], *parts["val"], *parts["test"], source=source)
 
     def targets(self, tickets, labels):
@@ -115,11 +158,14 @@ class TicketTask(Task):
         from nnlab.core.saving import load_model
         from nnlab.tickets.models import add_head, build_model
 
+        labels = training_tickets(config)[1]
+        # The core compiles the model it has just built with compile_args, which reads self.outputs.
+        self.outputs = (dataclasses.replace(PRIORITY, loss=config.priority_loss), *self.outputs[1:])
         if config.head is None:
-            return build_model(config.model, config.vocabulary_size, config.num_tags,
-                               len(config.label_sets()["department"]), config.hidden_units)
+            return build_model(config.model, config.vocabulary_size, config.num_tags, len(labels["department"]),
+                               config.hidden_units)
         base = load_model(Path(config.base_run) / "final.keras", compile=False)
-        return add_head(base, config.head, len(config.label_sets()[config.head]), finetune=config.finetune)
+        return add_head(base, config.head, len(labels[config.head]), finetune=config.finetune)
 
     def default_monitor(self, config):
         return "val_loss" if config.has_validation() else "loss"
@@ -133,7 +179,7 @@ class TicketTask(Task):
 
 
 def read_vectorizer(run_dir):
-    """``(Vectorizer, labels)`` saved in a run folder's vectorizer.json."""
+    """``(Vectorizer, labels)`` saved in a run folder's vectorizer.json (columns and levels: in config.json)."""
     from nnlab.tickets.features import Vectorizer
 
     path = Path(run_dir) / VECTORIZER_FILE
@@ -147,12 +193,12 @@ def read_vectorizer(run_dir):
         raise NnlabError(f"{path} is unreadable ({error}); train the run again.") from None
 
 
-def head_labels(path, column, labels, classes, skip_bad=False):
+def head_labels(path, column, labels, classes, skip_bad=False, columns=None):
     """The labels of a new head: ``labels`` ("a,b,c") or the sorted labels found in ``column``; ``classes`` many."""
     from nnlab.tickets.config import label_list
     from nnlab.tickets.data import read_tickets
 
-    found = sorted(set(read_tickets(path, require=(column,), skip_bad=skip_bad).labels[column]))
+    found = sorted(set(read_tickets(path, require=(column,), skip_bad=skip_bad, columns=columns).labels[column]))
     if labels is not None:
         wanted = label_list(labels, "--labels")
         unknown = sorted(set(found) - set(wanted))

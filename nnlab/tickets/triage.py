@@ -5,9 +5,10 @@
     >>> triage(served, [{"title": "Charged twice", "body": "Refund please", "tags": ["billing"]}])
     [{'priority': 0.41, 'department': 'billing', 'department_probabilities': {'billing': 0.93, ...}}]
 
-One row per ticket: ``priority`` (0..1), then for every class output (``department``,
-and ``difficulty`` for a model made by ``add-head``) the label and the probability of
-each label. The HTTP endpoint returns the same rows.
+One row per ticket: ``priority`` (the score, 0..1), ``priority_level`` (the nearest of
+the run's named levels, for a run trained with ``--priority-levels``), then for every
+class output (``department``, and ``difficulty`` for a model made by ``add-head``) the
+label and the probability of each label. The HTTP endpoint returns the same rows.
 """
 
 import csv
@@ -47,8 +48,20 @@ def task_of(served):
 
 def describe(served, outputs):
     """Model outputs (list in output order) -> one dict per ticket, as the endpoint returns them."""
-    rows = task_of(served).describe(outputs)
-    return [{key: value for key, value in row.items() if not key.endswith("_index")} for row in rows]
+    from nnlab.tickets.data import nearest_level
+
+    levels = getattr(served, "priority_levels", ())  # () for a served model saved before levels existed
+    out = []
+    for row in task_of(served).describe(outputs):
+        named = {}
+        for key, value in row.items():
+            if key.endswith("_index"):
+                continue
+            named[key] = value
+            if key == "priority" and levels:
+                named["priority_level"] = nearest_level(value, levels)
+        out.append(named)
+    return out
 
 
 def triage(served, tickets, batch_size=256, progress=None):

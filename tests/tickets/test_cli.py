@@ -30,8 +30,8 @@ def test_predict_a_file_to_csv_and_to_jsonl(run_cli, ticket_run, tickets_csv, tm
     code, out, err = run_cli("tickets", "predict", ticket_run, tickets_csv, "--out", "out.csv")
     assert code == 0 and "wrote 400 predictions to out.csv" in out
     lines = (tmp_path / "out.csv").read_text().splitlines()
-    assert lines[0] == ("title,priority,department,department_p_billing,department_p_technical,"
-                        "department_p_account,department_p_shipping") and len(lines) == 401
+    assert lines[0] == ("title,priority,department,department_p_account,department_p_billing,"
+                        "department_p_shipping,department_p_technical") and len(lines) == 401
     code, out, _ = run_cli("tickets", "predict", ticket_run, tickets_csv)
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and len(rows) == 400 and rows[0]["title"] == lines[1].split(",")[0]
@@ -91,8 +91,9 @@ def test_mistakes_are_one_error_line(run_cli, ticket_run, tickets_csv, tmp_path,
 
 
 def test_bad_rows_are_listed_and_nothing_is_trained(run_cli, tmp_path):
+    """With --departments fixing the labels, a label outside them is a bad row (else labels come from the file)."""
     (tmp_path / "bad.csv").write_text("title,body,tags,priority,department\na,b,x,1.5,billing\nc,d,y,0.2,sales\n")
-    code, _, err = run_cli("tickets", "train", "bad.csv")
+    code, _, err = run_cli("tickets", "train", "bad.csv", "--departments", "billing,shipping")
     assert code == 2 and "2 bad rows out of 2" in err
     assert "line 2: priority '1.5' is outside 0..1" in err and "line 3: unknown department 'sales'" in err
     assert not (tmp_path / "runs").exists()

@@ -4,9 +4,11 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from nnlab.core.errors import NnlabError
-from nnlab.tickets.data import BadRows, parse_ticket, read_tickets, split_indices
+from nnlab.tickets.data import (BadRows, level_scores, nearest_level, parse_columns, parse_levels, parse_ticket,
+                                read_tickets, split_indices)
 from nnlab.tickets.synth import DEPARTMENTS, DIFFICULTIES, generate, write_tickets
 
 HEADER = "title,body,tags,priority,department\n"
@@ -33,7 +35,7 @@ def test_csv_and_jsonl_read_the_same_tickets(tmp_path):
 def test_csv_tags_are_semicolon_separated_and_quoted_newlines_keep_line_numbers(tmp_path):
     path = write(tmp_path, "t.csv", HEADER + 'a,"two\nlines",billing; refund ;,0.5,billing\nb,c,,1,shipping\n')
     tickets = read_tickets(path)
-    assert tickets.tags == [["billing", "refund"], []] and tickets.body[0] == "two\nlines"
+    assert tickets.tags == [["billing", "refund"], []] and tickets.body[0] == "two lines"  # white space joined
     assert tickets.lines == [2, 4]
 
 
@@ -134,3 +136,71 @@ def test_generator_is_deterministic_and_varied():
     assert {row["difficulty"] for row in rows} == set(DIFFICULTIES)
     assert all(1 <= len(row["tags"]) <= 4 and 0 <= row["priority"] <= 1 for row in rows)
     assert len({row["title"] for row in rows}) > 100  # templates, fills and typos vary
+
+
+# ---------------------------------------------------------------- a helpdesk's export: its columns, its levels
+
+EXPORT = ("Ticket ID,Subject,Description,Tags,Priority,Group,Status\n"
+          'T-1,Refund,"<p>Hi,</p><p>charged&nbsp;twice &amp; no refund</p><p>Regards,<br>Zoë</p>","billing, vip",'
+          "High,Billing & Payments,Open\n"
+          'T-2,,"<div>Router dead 📡</div>",["hardware"],low,Tech Support,Solved\n'
+          "T-3,Login,,,URGENT,Accounts & Access,Open\n")
+MAPPING = parse_columns("title=Subject,body=Description,tags=Tags,priority=Priority,department=Group")
+LEVELS = ("Low", "Normal", "High", "Urgent")
+
+
+def test_an_export_is_read_through_its_column_mapping_and_levels(tmp_path):
+    tickets = read_tickets(write(tmp_path, "export.csv", EXPORT), columns=MAPPING, priority_levels=LEVELS)
+    assert tickets.title == ["Refund", "", "Login"]
+    assert tickets.body == ["Hi, charged twice & no refund Regards, Zoë", "Router dead 📡", ""]
+    assert tickets.tags == [["billing", "vip"], ["hardware"], []]
+    np.testing.assert_allclose(tickets.priority, [2 / 3, 0, 1])  # levels are case-insensitive
+    assert tickets.labels["department"] == ["Billing & Payments", "Tech Support", "Accounts & Access"]
+
+
+def test_a_level_outside_the_list_is_a_bad_row_and_numbers_keep_working(tmp_path):
+    path = write(tmp_path, "export.csv", EXPORT.replace("URGENT", "Critical"))
+    tickets = read_tickets(path, columns=MAPPING, priority_levels=LEVELS, skip_bad=True)
+    (bad,) = tickets.skipped
+    assert bad.line == 4 and bad.reason == "unknown priority 'Critical' (levels: Low, Normal, High, Urgent)"
+    with pytest.raises(BadRows, match="priority 'High' is not a number .*--priority-levels"):
+        read_tickets(path, columns=MAPPING)
+    numbers = write(tmp_path, "n.csv", HEADER + "a,b,x,0.25,billing\n")
+    assert read_tickets(numbers).priority.tolist() == [0.25]
+
+
+def test_a_missing_mapped_column_names_it_and_the_files_columns(tmp_path):
+    path = write(tmp_path, "export.csv", EXPORT)
+    with pytest.raises(NnlabError) as error:
+        read_tickets(path, columns={**MAPPING, "department": "Team"}, priority_levels=LEVELS)
+    message = str(error.value)
+    assert "lacks the column 'Team' (department in --columns)" in message
+    assert "it has Ticket ID, Subject, Description, Tags, Priority, Group, Status" in message
+    assert len(message.splitlines()) == 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ("title", "--columns must look like"), ("title=", "--columns must look like"),
+    ("Title=Subject", "--columns must look like"), ("title=A,title=B", "names 'title' twice"),
+    ("title=A,body=A", "maps the file's column 'A' to several"),
+])
+def test_column_mapping_mistakes(text, message):
+    with pytest.raises(NnlabError, match=message):
+        parse_columns(text)
+
+
+@given(st.lists(st.text(st.characters(categories=("L", "N")), min_size=1, max_size=8), min_size=2, max_size=7,
+                unique_by=str.casefold))
+def test_levels_round_trip_through_their_scores(levels):
+    """Each level's score names that level again, and the scores run evenly from 0 to 1."""
+    levels = tuple(levels)
+    scores = level_scores(levels)
+    assert [nearest_level(scores[level], levels) for level in levels] == list(levels)
+    assert scores[levels[0]] == 0 and scores[levels[-1]] == 1
+    assert parse_levels(",".join(levels)) == levels
+
+
+def test_level_mistakes():
+    for text in ("High", "Low,,High", "Low,low"):
+        with pytest.raises(NnlabError, match="--priority-levels must be two or more different"):
+            parse_levels(text)

@@ -29,7 +29,7 @@ def test_run_folder_has_the_ticket_extras(ticket_run):
         assert (ticket_run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     metrics = json.loads((ticket_run / "metrics.json").read_text())
     matrix = metrics["confusion_matrix"]["department"]
-    assert matrix["labels"] == ["billing", "technical", "account", "shipping"]
+    assert matrix["labels"] == ["account", "billing", "shipping", "technical"]  # learned from the file, sorted
     assert np.asarray(matrix["counts"]).shape == (4, 4)
     assert np.asarray(matrix["counts"]).sum() == metrics["data"]["test_tickets"] == 60
     accuracy = np.trace(matrix["counts"]) / 60
@@ -88,3 +88,19 @@ def test_loss_weights_reach_compile_and_unknown_outputs_are_refused(tickets_csv)
 def test_config_mistakes_name_the_setting(overrides, message):
     with pytest.raises(NnlabError, match=message):
         TASK.config("seeds", **{"data": "t.csv", **overrides})
+
+
+@pytest.mark.slow
+def test_the_default_preset_beats_the_seeds_preset_on_priority(tmp_path):
+    """triage watches both heads (val_loss) and trains priority on its absolute error; seeds stops on departments."""
+    from tickets.fixtures import ticket_file
+
+    data = ticket_file(tmp_path, n=2000, seed=5)
+    sizes = dict(data=str(data), runs_dir=str(tmp_path / "runs"), vocabulary_size=2000, num_tags=50, verbose=0)
+    splits = TASK.load_data(TASK.config("seeds", **sizes))  # the same split and features for both
+    results = {preset: train(TASK.config(preset, name=preset, **sizes), splits=splits).metrics
+               for preset in ("triage", "seeds")}
+    triage, seeds = results["triage"], results["seeds"]
+    assert triage["test"]["priority_mae"] < seeds["test"]["priority_mae"]
+    assert triage["test"]["department_accuracy"] >= seeds["test"]["department_accuracy"] - 0.02
+    assert triage["monitor"] == "val_loss" and seeds["monitor"] == "val_loss"
