@@ -14,8 +14,9 @@ Two tests, in this order:
 pixels reach ``EMPTY_LEVEL`` (0.2). The fewest a Fashion-MNIST training image has is 9, the
 0.01 % quantile 14, the 0.1 % quantile 39; blank photos, flat backdrops and faint noise give 0-10.
 
-``unknown``: a detector says the input is not one of the ten kinds. It is a small CNN of
-Keras' built-in layers (``ood.keras``; plain Keras loads it) trained, as outlier exposure does
+``unknown``: a detector says the input is not one of the ten kinds. It is the mean of three small
+CNNs, on the input and its mirror image, of Keras' built-in layers (``ood.keras``; plain Keras
+loads it), each trained, as outlier exposure does
 (Hendrycks et al. 2019), to tell the run's training images from synthetic outliers
 (``nnlab.fashion.outliers``: strokes, blobs, shapes, textures, fields, shuffled tiles of items).
 Its threshold is set on the validation split's images made into photos (``photoset``) so that
@@ -24,7 +25,8 @@ is not an item is used for fitting. Compared on the validation photos against nn
 out-of-distribution set (``oodset``), with the cnn-fast run's own scores (threshold at 1.5 %
 of real photos rejected): the top probability rejected 10 % of those uploads, a Mahalanobis
 distance on the 128-unit layer 62 %, pixel-space PCA residuals 16-21 %, Mahalanobis and PCA
-together 59-62 %, the detector 95 % (AUROC 0.997; blank uploads are ``empty`` first).
+together 59-62 %, one detector 91-97 % (by its seed), three averaged 95 % (two draws; AUROC
+0.996-0.997; blank uploads are ``empty`` first).
 
 The classifier's probabilities stay in every answer (for transparency); ``class`` is only
 named for ``ok`` items, and a bag's summary counts only those.
@@ -41,6 +43,7 @@ TARGET_REJECTED = 0.015  # real item photos (validation) that may be not ok
 OUTLIERS_PER_IMAGE = 0.8  # synthetic outliers per training image (40,000 at most)
 MAX_OUTLIERS = 20_000  # measured: 40,000 and 6 epochs rejected fewer uploads (0.93 vs 0.96)
 EPOCHS = 4
+MEMBERS = 3  # detectors averaged
 TRAIN_PHOTOS = 2000  # training images also given as photos (15 ms each to make and read back)
 PHOTO_WEIGHT = 3.0
 PHOTOS = 1000  # validation (and test) images made into photos for the threshold (and the report)
@@ -59,8 +62,8 @@ def is_empty(x):
 # ---------------------------------------------------------------- the detector
 
 
-def build_detector():
-    """(n, 28, 28) in 0..1 -> (n, 1): the probability that an input is not a fashion item. 26,081 weights."""
+def build_detector(name="ood_member"):
+    """(n, 28, 28) in 0..1 -> (n, 1): the probability that an input is not a fashion item. 105,281 weights."""
     import keras
 
     L = keras.layers
@@ -69,17 +72,32 @@ def build_detector():
         L.Conv2D(16, 3, strides=2, padding="same", activation="relu"),  # -> 14x14x16
         L.Conv2D(32, 3, strides=2, padding="same", activation="relu"),  # -> 7x7x32
         L.Flatten(), L.Dense(64, activation="relu"), L.Dense(1, activation="sigmoid"),
-    ], name="ood_detector")
+    ], name=name)
 
 
-def fit_detector(x_train, seed=0, outliers=None, photos=None, epochs=EPOCHS, verbose=0):
+def ensemble(members):
+    """One model: the mean score of ``members`` on each input and on its mirror image. (n, 28, 28) -> (n, 1).
+
+    Built-in layers and ``keras.ops`` only, so plain Keras loads ``ood.keras`` in safe mode.
+    """
+    import keras
+
+    x = keras.Input((28, 28), name="image")
+    mirrored = keras.ops.flip(x, axis=2)  # an item seen in a mirror is an item
+    scores = [member(view) for member in members for view in (x, mirrored)]
+    return keras.Model(x, keras.layers.Average(name="score")(scores), name="ood_detector")
+
+
+def fit_detector(x_train, seed=0, outliers=None, photos=None, epochs=EPOCHS, members=MEMBERS, verbose=0):
     """The detector trained on ``x_train`` (items, label 0) against synthetic outliers (label 1).
 
     ``photos``: how many of the training images also go in as photos read back by the photo path
     (``photoset``), weighing ``PHOTO_WEIGHT`` each, so that real item photos score as items do
-    (default: ``TRAIN_PHOTOS`` or a quarter of the images). Items and outliers weigh the same in
-    the loss whatever their sizes. ``outliers`` defaults to ``make_outliers`` of
-    ``OUTLIERS_PER_IMAGE`` per training image.
+    (default: ``TRAIN_PHOTOS`` or a quarter of the images). Every item also goes in mirrored.
+    Items and outliers weigh the same in the loss whatever their sizes. ``outliers`` defaults to
+    ``make_outliers`` of ``OUTLIERS_PER_IMAGE`` per training image. ``members`` detectors are
+    trained from different seeds and averaged (:func:`ensemble`): one alone moved from 91 % to 97 %
+    of nnlab's OOD uploads rejected with its seed; three averaged, 95 % both times measured.
     """
     import keras
 
@@ -93,16 +111,20 @@ def fit_detector(x_train, seed=0, outliers=None, photos=None, epochs=EPOCHS, ver
     photos = min(TRAIN_PHOTOS, len(x_train) // 4) if photos is None else photos
     as_photos = through_photos(np.rint(x_train[len(x_train) - photos:] * 255).astype(np.uint8), seed=5) \
         if photos else np.zeros((0, 28, 28), np.float32)
-    items = len(x_train) + PHOTO_WEIGHT * len(as_photos)
-    x = np.concatenate([x_train, as_photos, outliers])
-    y = np.r_[np.zeros(len(x_train) + len(as_photos)), np.ones(len(outliers))].astype("float32")
-    weight = np.r_[np.ones(len(x_train)), np.full(len(as_photos), PHOTO_WEIGHT),
-                   np.full(len(outliers), items / len(outliers))].astype("float32")
-    keras.utils.set_random_seed(seed)
-    detector = build_detector()
-    detector.compile(optimizer=keras.optimizers.Adam(2e-3), loss="binary_crossentropy")
-    detector.fit(x, y, sample_weight=weight, batch_size=128, epochs=epochs, shuffle=True, verbose=verbose)
-    return detector
+    items = np.concatenate([x_train, as_photos])
+    items = np.concatenate([items, items[:, :, ::-1]])  # (2 * (n + photos), 28, 28): and their mirror images
+    item_weight = np.tile(np.r_[np.ones(len(x_train)), np.full(len(as_photos), PHOTO_WEIGHT)], 2)
+    x = np.concatenate([items, outliers])
+    y = np.r_[np.zeros(len(items)), np.ones(len(outliers))].astype("float32")
+    weight = np.r_[item_weight, np.full(len(outliers), item_weight.sum() / len(outliers))].astype("float32")
+    trained = []
+    for member in range(members):
+        keras.utils.set_random_seed(seed + member)
+        detector = build_detector(f"ood_member_{member}")
+        detector.compile(optimizer=keras.optimizers.Adam(2e-3), loss="binary_crossentropy")
+        detector.fit(x, y, sample_weight=weight, batch_size=128, epochs=epochs, shuffle=True, verbose=verbose)
+        trained.append(detector)
+    return ensemble(trained)
 
 
 # ---------------------------------------------------------------- statuses
