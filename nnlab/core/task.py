@@ -139,12 +139,17 @@ class Task:
     def multi_output(self):
         return len(self.outputs) > 1
 
-    def compile_args(self, loss_weights=None):
-        """``loss``, ``metrics`` and ``loss_weights`` for ``model.compile``."""
+    def losses(self, config=None):
+        """``{output name: Keras loss}`` of a run with ``config`` (default: each output's declared loss)."""
+        return {o.name: o.loss for o in self.outputs}
+
+    def compile_args(self, loss_weights=None, config=None):
+        """``loss``, ``metrics`` and ``loss_weights`` for ``model.compile`` (losses as ``losses(config)`` says)."""
+        losses = self.losses(config)
         if not self.multi_output:
             (output,) = self.outputs
-            return {"loss": output.loss, "metrics": list(output.metrics)}
-        return {"loss": {o.name: o.loss for o in self.outputs},
+            return {"loss": losses[output.name], "metrics": list(output.metrics)}
+        return {"loss": {o.name: losses[o.name] for o in self.outputs},
                 "metrics": {o.name: list(o.metrics) for o in self.outputs},
                 "loss_weights": {o.name: float((loss_weights or {}).get(o.name, 1.0)) for o in self.outputs}}
 

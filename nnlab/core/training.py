@@ -111,7 +111,7 @@ def compile_model(model, task, config, steps_per_epoch=None):
     """Compile with the task's per-output losses and metrics and the config's optimizer and loss weights."""
     # steps_per_execution only groups batches between Python-side bookkeeping (Keras sets
     # tracked model state once per group): the same updates, so the same history.
-    model.compile(optimizer=build_optimizer(config, steps_per_epoch), **task.compile_args(config.loss_weights),
+    model.compile(optimizer=build_optimizer(config, steps_per_epoch), **task.compile_args(config.loss_weights, config),
                   steps_per_execution=config.steps_per_execution)
     return model
 

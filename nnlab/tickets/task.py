@@ -159,13 +159,18 @@ class TicketTask(Task):
         from nnlab.tickets.models import add_head, build_model
 
         labels = training_tickets(config)[1]
-        # The core compiles the model it has just built with compile_args, which reads self.outputs.
-        self.outputs = (dataclasses.replace(PRIORITY, loss=config.priority_loss), *self.outputs[1:])
         if config.head is None:
             return build_model(config.model, config.vocabulary_size, config.num_tags, len(labels["department"]),
                                config.hidden_units)
         base = load_model(Path(config.base_run) / "final.keras", compile=False)
         return add_head(base, config.head, len(labels[config.head]), finetune=config.finetune)
+
+    def losses(self, config=None):
+        """The declared losses, with the run's ``priority_loss`` (the seeds' MSE, or absolute error for triage)."""
+        losses = super().losses(config)
+        if config is not None and getattr(config, "priority_loss", None):
+            losses["priority"] = config.priority_loss
+        return losses
 
     def default_monitor(self, config):
         return "val_loss" if config.has_validation() else "loss"
