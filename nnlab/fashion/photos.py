@@ -62,6 +62,7 @@ DEFAULT_MAX_PIXELS = 40_000_000  # a 40-megapixel camera (7680x5120); 160 MB onc
 WORK_SIZE = 512  # longest edge a photo is reduced to before the recipe (measured: 256 lost 1 point)
 TRIM_TOLERANCE = 0.05  # paper: "within 5 % of the maximum possible intensity"
 BACKGROUND_CUT = 0.05  # ink below this (noise, JPEG ringing) is background
+BORDER = 0.02  # the backdrop is fitted to the picture's outer band, this share of its short side wide
 SHARPEN = {"radius": 1.0, "percent": 100, "threshold": 0}  # ImageFilter.UnsharpMask: Gaussian sigma 1.0
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601-2, as Pillow's convert("L")
 
@@ -178,16 +179,31 @@ def _median3(values):
 
 
 def _flatten(image):
-    """(H, W, 3) float32 RGB in 0..255 with transparent pixels made background, and that backdrop or None."""
-    rgb = np.asarray(image.convert("RGBA" if "A" in image.mode else "RGB"), np.float32)
-    if rgb.shape[-1] == 3:
-        return rgb, None
-    alpha, colour = rgb[..., 3:] / 255, rgb[..., :3]
+    """(H, W, 3) float32 RGB in 0..255 with transparent pixels made backdrop, and that backdrop (3,) or None.
+
+    Alpha is read for what it holds, not for being there: design tools and shops save RGBA
+    PNGs whose alpha is 255 everywhere, and those are plain RGB photos. A cut-out (the
+    picture's border mostly transparent) goes on white behind a dark item, black behind a
+    light one, and that colour is the backdrop; a photo with only some transparent pixels
+    (rounded corners, a transparent frame) gets the colour of its own opaque border there,
+    and its backdrop is then found as any photo's (None).
+    """
+    if "A" not in image.mode:
+        return np.asarray(image.convert("RGB"), np.float32), None
+    rgba = np.asarray(image.convert("RGBA"), np.float32)
+    alpha, colour = rgba[..., 3:] / 255, rgba[..., :3]
+    if alpha.min() == 1.0:  # an opaque alpha channel: no transparency at all
+        return colour, None
+    ring = _ring(alpha.shape[0], alpha.shape[1])
+    opaque = alpha[..., 0][ring] >= 0.5
+    if opaque.mean() >= 0.5:  # the border is mostly opaque: it shows the real backdrop
+        backdrop = np.median(colour[ring][opaque], axis=0)
+        return colour * alpha + backdrop * (1 - alpha), None
     weight = alpha.sum()
     tone = float((colour @ _LUMA * alpha[..., 0]).sum() / weight) if weight else 0.0
     # A dark item goes on white, a light one on black: either way it stands out from its background.
-    backdrop = 255.0 if tone < 127.5 else 0.0
-    return colour * alpha + backdrop * (1 - alpha), np.full((4, 3), backdrop, np.float32)
+    backdrop = np.full(3, 255.0 if tone < 127.5 else 0.0, np.float32)
+    return colour * alpha + backdrop * (1 - alpha), backdrop
 
 
 def _corners(values, patch=5):
@@ -196,21 +212,63 @@ def _corners(values, patch=5):
     return values[:p, :p], values[:p, -p:], values[-p:, :p], values[-p:, -p:]
 
 
-def _corner_colours(rgb):
-    """(4, 3): the median colour of each corner patch."""
+def _ring(height, width):
+    """(H, W) bool: the picture's outer band, BORDER of its short side wide (at least one pixel)."""
+    band = max(1, int(round(BORDER * min(height, width))))
+    ring = np.ones((height, width), bool)
+    ring[band:height - band, band:width - band] = False
+    return ring
+
+
+def _corner_backdrop(rgb):
+    """(H, W, 3): each corner's colour (a 5x5 patch's median), blended bilinearly; for small pictures.
+
+    A corner far from the others' median is taken as covered by the item and given that median.
+    """
+    height, width = rgb.shape[:2]
     colours = np.array([np.median(q.reshape(-1, 3), axis=0) for q in _corners(rgb)], np.float32)
-    # A corner that the item covers is not background: one far from the others' median is replaced by it.
     typical = np.median(colours, axis=0)
     colours[np.abs(colours - typical).max(axis=1) > 0.1 * 255] = typical
-    return colours
-
-
-def _backdrop(colours, height, width):
-    """(H, W, 3): the four corner colours blended bilinearly (an even backdrop, or one lit from a side)."""
     v = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
     u = np.linspace(0, 1, width, dtype=np.float32)[None, :, None]
     top_left, top_right, bottom_left, bottom_right = colours
     return (1 - v) * ((1 - u) * top_left + u * top_right) + v * ((1 - u) * bottom_left + u * bottom_right)
+
+
+def _quadratic_terms(v, u):
+    """(..., 6): the terms of a quadratic surface in the picture's coordinates v (down) and u (across), 0..1."""
+    return np.stack(np.broadcast_arrays(np.ones_like(u * v), u, v, u * u, v * v, u * v), axis=-1)
+
+
+def _backdrop(rgb):
+    """(H, W, 3): the background, a quadratic surface fitted to the picture's border, robust to the item.
+
+    A flat backdrop, one lit from a side (a linear gradient) and a vignette (brighter in the
+    middle, as lens fall-off makes it; quadratic in the distance from the centre) are all
+    such surfaces, and a border determines one. Where the item reaches the border, its pixels
+    are outliers: each fit keeps the points nearest the previous one (least trimmed squares:
+    60 % of them, then those within 3 median residuals), so up to about 40 % of the border
+    may be item. A picture of at most 2x28 pixels a side (a dataset-like image, whose item
+    spans it edge to edge) has too thin a border for that: its corners give the backdrop.
+    """
+    height, width = rgb.shape[:2]
+    if max(height, width) <= 2 * SIZE:
+        return _corner_backdrop(rgb)
+    rows, cols = np.nonzero(_ring(height, width))
+    step = max(1, len(rows) // 4000)  # a few thousand points are plenty for 6 terms
+    rows, cols = rows[::step], cols[::step]
+    terms = _quadratic_terms(rows / max(height - 1, 1), cols / max(width - 1, 1))  # (P, 6)
+    values = rgb[rows, cols].astype(np.float64)  # (P, 3)
+    kept = np.ones(len(rows), bool)
+    for trip in range(5):
+        coefficients = np.linalg.lstsq(terms[kept], values[kept], rcond=None)[0]  # (6, 3)
+        residual = np.abs(terms @ coefficients - values).max(axis=1)
+        cut = np.quantile(residual, 0.6) if trip < 2 else max(3 * float(np.median(residual[kept])), 6.0)
+        kept = residual <= cut
+    v = np.linspace(0, 1, height)[:, None]
+    u = np.linspace(0, 1, width)[None, :]
+    # Rounded to 1/1000 of a level: a flat backdrop comes out exactly flat, not 254.99999 (lstsq's rounding).
+    return np.clip(np.round(_quadratic_terms(v, u) @ coefficients, 3), 0, 255).astype(np.float32)
 
 
 def _ink(rgb, backdrop, light):
@@ -261,13 +319,12 @@ def fashion_input(image):
 
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
         image = _reduce(image)  # as open_photo gives it: 16-bit scaled, palettes and CMYK converted
-    rgb, corners = _flatten(image)
-    if corners is None:
-        corners = _corner_colours(rgb)
-    light = float(corners.mean(axis=0) @ _LUMA) > 127.5
+    rgb, constant = _flatten(image)
+    backdrop = np.broadcast_to(constant, rgb.shape) if constant is not None else _backdrop(rgb)  # (H, W, 3)
+    light = float(backdrop[_ring(*rgb.shape[:2])].mean(axis=0) @ _LUMA) > 127.5
     if rgb.shape[:2] == (SIZE, SIZE) and not light and image.mode in ("L", "RGB"):
         return np.asarray(image.convert("L"))  # already Fashion-MNIST-like: unchanged
-    ink = _ink(rgb, _backdrop(corners, *rgb.shape[:2]), light)  # (H, W, 3)
+    ink = _ink(rgb, backdrop, light)  # (H, W, 3)
     gray = ink @ _LUMA  # step 7's luma, taken early: it commutes with steps 1-5
     if rgb.shape[:2] == (SIZE, SIZE):
         return np.clip(np.rint(gray * 255), 0, 255).astype(np.uint8)  # negated only
