@@ -35,7 +35,7 @@ cnn-deep       RandomShift(1) + RandomErasing + conv 24 / 48 / 96 blocks        
 import keras
 
 from nnlab.core.errors import NnlabError
-from nnlab.fashion.augment import AddMirrored, AverageMirrored, RandomShift
+from nnlab.fashion.augment import AddMirrored, AverageMirrored, PhotoStyle, RandomShift
 from nnlab.fashion.data import IMAGE_SHAPE, NUM_CLASSES
 
 APIS = ("sequential", "functional", "subclass")
@@ -44,10 +44,10 @@ MODELS = ("logreg", "dnn-sigmoid", "dnn", "mnist-512", "cnn", "cnn-fast", "cnn-d
 DEFAULT_DROPOUT = {"logreg": 0.0, "dnn-sigmoid": 0.0, "dnn": 0.0, "mnist-512": 0.5, "cnn": 0.3, "cnn-fast": 0.0,
                    "cnn-deep": 0.0}
 # The mirror-averaged CNNs: (filters, stride) of each 3x3 conv block, dense units, RandomShift's pixels,
-# RandomErasing's probability per training image (0: none).
+# RandomErasing's probability per training image (0: none), PhotoStyle's share of the training images (0: none).
 CNN_SPECS = {
-    "cnn-fast": {"convs": ((24, 2), (48, 2)), "units": 128, "shift": 1, "erase": 0.0},
-    "cnn-deep": {"convs": ((24, 2), (48, 2), (96, 1)), "units": 128, "shift": 1, "erase": 0.25},
+    "cnn-fast": {"convs": ((24, 2), (48, 2)), "units": 128, "shift": 1, "erase": 0.0, "photo": 0.5, "shadow": 0.0},
+    "cnn-deep": {"convs": ((24, 2), (48, 2), (96, 1)), "units": 128, "shift": 1, "erase": 0.25, "photo": 0.0, "shadow": 0.0},
 }
 MODEL_NAMES = {"dnn-sigmoid": "Fashion_MNIST_DNN_Model"}  # the seeds' second way of building E3
 
@@ -107,6 +107,7 @@ def _shifted_cnn(dropout, spec):
     erase = spec["erase"]  # (p, p): each image erased with probability p (factor=p would draw p from [0, p])
     erasing = [L.RandomErasing(factor=(erase, erase), scale=(0.02, 0.25), fill_value=0.0,
                                value_range=(0, 1))] if erase else []
+    photo = [PhotoStyle(spec["photo"], shadow=spec["shadow"])] if spec["photo"] else []  # the served preset sees photo-path inputs
     blocks = []
     for filters, stride in spec["convs"]:  # 28x28 -> 14x14 -> 7x7 (-> 7x7)
         blocks += [L.Conv2D(filters, 3, strides=stride, padding="same", activation="relu"),
@@ -116,6 +117,7 @@ def _shifted_cnn(dropout, spec):
         L.Reshape((*IMAGE_SHAPE, 1)),
         L.RandomFlip("horizontal"),
         RandomShift(spec["shift"]),
+        *photo,
         *erasing,
         *blocks,
         L.Flatten(),
