@@ -122,7 +122,8 @@ def test_photo_style_changes_a_share_of_the_training_images_only(fashion):
     for before, after in zip(images[changed], out[changed]):
         r = np.corrcoef(before.ravel(), after.ravel())[0, 1]
         assert 0.5 < r < 0.9999
-        assert after.max() > 0.8  # stretched back to a brightest pixel of 1 (then softened by at most 0.7x its edge)
+    # Stretched back to a brightest pixel of 1, as the photo path does (a blur may soften a thin peak).
+    assert np.median(out[changed].max(axis=(1, 2, 3))) > 0.95
     with pytest.raises(ValueError, match=r"rate must be in \[0, 1\]. Received: rate=1.5"):
         PhotoStyle(1.5)
 
