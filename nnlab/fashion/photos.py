@@ -46,10 +46,11 @@ unchanged; a 28x28 image on a light background is only negated.
 Measured with ``nnlab evaluate RUN --photos`` (photos of the first 1,000 test images, see
 photoset.py), accuracy through photos vs the same 28x28 originals: seeds-final 0.865 vs
 0.875, cnn 0.902 vs 0.924; the previous invert-and-pad loader scored 0.140 and 0.163 on
-the same photos. With issue 16's changes (alpha, quadratic backdrop, turning back upright):
-seeds-final 0.862 vs 0.879, cnn-fast (trained with PhotoStyle) 0.931 vs 0.944. On photos of an independent generator (photoset_independent.py, 19 file
-kinds and modes, varied backdrops, turns and shadows) see bench/photo_robustness.py. About
-15-40 ms a photo (decoding included) on one CPU core.
+the same photos. With issue 16's changes (alpha, quadratic backdrop, turning back
+upright): seeds-final 0.862 vs 0.879, cnn-fast (trained with PhotoStyle) 0.931 vs 0.944.
+On photos of an independent generator (photoset_independent.py: 19 file kinds and modes,
+varied backdrops, turns and shadows) see bench/photo_robustness.py. About 15-40 ms a photo
+(decoding included) on one CPU core.
 
 Every problem with a file raises :class:`PhotoError` (an ``NnlabError``) that names the
 file and the reason; its ``kind`` says which (for an HTTP status). A file whose header
