@@ -52,6 +52,7 @@ bench: setup
 	$(BIN)/python bench/predict_speed.py
 	$(BIN)/python bench/tickets_speed.py
 	$(MAKE) bench-serve
+	$(BIN)/python bench/photo_robustness.py
 
 # The serving benchmarks time the model `nnlab serve` picks: they train and calibrate runs/bench-cnn-fast first
 # when it is not there.

@@ -23,9 +23,10 @@ dnn            Flatten -> Dense(100, relu) [-> Dropout(r)] -> Dense(10)    79,51
 mnist-512      Flatten -> Dense(512, relu) -> Dropout(0.5) -> Dense(10)    407,050
 cnn            two stride-2 conv blocks -> Dense(128) -> Dense(10)             422,026
                (0.92 test accuracy in 12 epochs, about 3 minutes on 2 CPU cores)
-cnn-fast       RandomShift(1) + conv 24 / 48 blocks -> Dense(128) -> Dense(10), 313,418
-               predictions averaged with the mirror image's (the 5-minute preset;
-               figures in bench/results/time_to_accuracy.json)
+cnn-fast       RandomShift(1) + PhotoStyle(0.5) + conv 24 / 48 blocks          313,418
+               -> Dense(128) -> Dense(10), predictions averaged with the mirror
+               image's (the 5-minute preset, served by default; figures in
+               bench/results/time_to_accuracy.json, photo_robustness.json)
 cnn-deep       RandomShift(1) + RandomErasing + conv 24 / 48 / 96 blocks         656,426
                -> Dense(128) -> Dense(10), mirror-averaged (the 30-minute preset;
                figures in bench/results/time_to_accuracy_30min.json)
@@ -35,7 +36,7 @@ cnn-deep       RandomShift(1) + RandomErasing + conv 24 / 48 / 96 blocks        
 import keras
 
 from nnlab.core.errors import NnlabError
-from nnlab.fashion.augment import AddMirrored, AverageMirrored, RandomShift
+from nnlab.fashion.augment import AddMirrored, AverageMirrored, PhotoStyle, RandomShift
 from nnlab.fashion.data import IMAGE_SHAPE, NUM_CLASSES
 
 APIS = ("sequential", "functional", "subclass")
@@ -44,10 +45,10 @@ MODELS = ("logreg", "dnn-sigmoid", "dnn", "mnist-512", "cnn", "cnn-fast", "cnn-d
 DEFAULT_DROPOUT = {"logreg": 0.0, "dnn-sigmoid": 0.0, "dnn": 0.0, "mnist-512": 0.5, "cnn": 0.3, "cnn-fast": 0.0,
                    "cnn-deep": 0.0}
 # The mirror-averaged CNNs: (filters, stride) of each 3x3 conv block, dense units, RandomShift's pixels,
-# RandomErasing's probability per training image (0: none).
+# RandomErasing's probability per training image (0: none), PhotoStyle's share of the training images (0: none).
 CNN_SPECS = {
-    "cnn-fast": {"convs": ((24, 2), (48, 2)), "units": 128, "shift": 1, "erase": 0.0},
-    "cnn-deep": {"convs": ((24, 2), (48, 2), (96, 1)), "units": 128, "shift": 1, "erase": 0.25},
+    "cnn-fast": {"convs": ((24, 2), (48, 2)), "units": 128, "shift": 1, "erase": 0.0, "photo": 0.5, "shadow": 0.0},
+    "cnn-deep": {"convs": ((24, 2), (48, 2), (96, 1)), "units": 128, "shift": 1, "erase": 0.25, "photo": 0.0, "shadow": 0.0},
 }
 MODEL_NAMES = {"dnn-sigmoid": "Fashion_MNIST_DNN_Model"}  # the seeds' second way of building E3
 
@@ -96,6 +97,13 @@ def _shifted_cnn(dropout, spec):
     # with the mirror average: Dense(256) 22 epochs 0.9373 (seed 43: 0.9360), 28 epochs 0.9381;
     # Dense(128) 22 epochs 0.9351, 28 epochs 0.9360. Dense(128) halves the dense layer's share of
     # inference (the served model classifies every image twice) for ~0.1-0.2 point of val accuracy.
+    # Issue 16: the served preset trains on what the photo path gives. PhotoStyle (augment.py) turns,
+    # re-fits, re-tones and re-sharpens half of each training batch as the path does to a photo, in the
+    # graph (about no extra time per epoch); chosen on the validation split (seed 42) through the photo
+    # path, on 1,000 validation images made into photos by photoset.py's "varied" habits (not the
+    # independent generator the benchmark uses): without it 0.898 on photos vs 0.944 on the same
+    # originals (val 0.9355 on all 12,000); rate 0.5: 0.919 vs 0.942 (val 0.9322); rate 0.5 with a drop
+    # shadow on 30 % of those: 0.914 vs 0.938 (val 0.9309), so no shadow.
     # cnn-deep (seed 42, val accuracy with the mirror average): a third block, 96 filters at stride 1 on
     # the 7x7 maps, 40 epochs: 0.9413, but training accuracy 0.976 (it overfits); with a 2-pixel shift
     # and Dropout(0.3): 0.9371 in 55 epochs (training accuracy 0.949: underfits). RandomErasing (a
@@ -107,6 +115,7 @@ def _shifted_cnn(dropout, spec):
     erase = spec["erase"]  # (p, p): each image erased with probability p (factor=p would draw p from [0, p])
     erasing = [L.RandomErasing(factor=(erase, erase), scale=(0.02, 0.25), fill_value=0.0,
                                value_range=(0, 1))] if erase else []
+    photo = [PhotoStyle(spec["photo"], shadow=spec["shadow"])] if spec["photo"] else []  # the served preset sees photo-path inputs
     blocks = []
     for filters, stride in spec["convs"]:  # 28x28 -> 14x14 -> 7x7 (-> 7x7)
         blocks += [L.Conv2D(filters, 3, strides=stride, padding="same", activation="relu"),
@@ -116,6 +125,7 @@ def _shifted_cnn(dropout, spec):
         L.Reshape((*IMAGE_SHAPE, 1)),
         L.RandomFlip("horizontal"),
         RandomShift(spec["shift"]),
+        *photo,
         *erasing,
         *blocks,
         L.Flatten(),

@@ -18,6 +18,12 @@ Each photo is what a shop's product photo looks like, made from one 28x28 image:
 - Gaussian noise (sigma 2-6 of 255) on every channel;
 - saved as JPEG (quality 80-95), PNG or WebP (quality 85-95), in turn (fast encoder settings).
 
+With ``habits="varied"`` (``make_photo(..., habits="varied")``; how the cnn-fast preset's
+photo-style augmentation was chosen on the validation split), each photo also draws: a
+light item on a dark backdrop (a third of them), a saturated item colour, a turn of up to
+10 degrees, a soft drop shadow (light backdrops, a third), a transparent backdrop (RGBA PNG,
+one in six), and the item at 4-10x on a canvas 1.2-2x its size.
+
 Deterministic: photo ``index`` depends only on ``(seed, index)`` and its 28x28 image, so the
 first 100 photos of a set of 1,000 are the photos of a set of 100.
 """
@@ -37,9 +43,17 @@ class Photo:
     index: int  # position of the source image in the array given
 
 
-def make_photo(image, index=0, seed=0):
-    """One (28, 28) uint8 Fashion-MNIST image (light item on black) -> a product-photo-like :class:`Photo`."""
+def make_photo(image, index=0, seed=0, habits="studio"):
+    """One (28, 28) uint8 Fashion-MNIST image (light item on black) -> a product-photo-like :class:`Photo`.
+
+    ``habits``: "studio" (the default, described above) or "varied" (more backdrops, colours, turns).
+    """
     from PIL import Image
+
+    if habits == "varied":
+        return _varied_photo(image, index, seed)
+    if habits != "studio":
+        raise ValueError(f"habits must be 'studio' or 'varied'. Received: habits={habits!r}")
 
     rng = np.random.default_rng((seed, index))
     ink = np.asarray(image, np.float32) / 255  # (28, 28): 1 where the item is solid
@@ -72,12 +86,58 @@ def make_photo(image, index=0, seed=0):
     return Photo(f"{index:04d}{suffix}", buffer.getvalue(), index)
 
 
-def make_photos(images, seed=0):
+def _varied_photo(image, index, seed):
+    """``make_photo(habits="varied")``."""
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng((seed, index, 1))
+    scale = rng.uniform(4, 10)
+    ink = Image.fromarray(np.asarray(image, np.float32) / 255, "F").resize(
+        (round(28 * scale), round(28 * scale)), Image.Resampling.LANCZOS)
+    ink = ink.rotate(float(rng.uniform(-10, 10)), Image.Resampling.BILINEAR, expand=True)
+    ink = np.clip(np.asarray(ink), 0, 1)
+    side = max(ink.shape)
+    height, width = (int(round(side * rng.uniform(1.2, 2.0))) for _ in range(2))
+    top, left = (int(rng.integers(0, max(1, room) + 1)) for room in (height - ink.shape[0], width - ink.shape[1]))
+    placed = np.zeros((height, width), np.float32)
+    placed[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+    dark = rng.random() < 1 / 3
+    if dark:  # a light item on a dark backdrop
+        background = np.clip(rng.uniform(5, 50) + rng.uniform(-8, 8, 3), 0, 255)
+        colour = rng.uniform(170, 255, 3)
+    else:
+        background = np.clip(rng.uniform(190, 250) + rng.uniform(-20, 20, 3), 0, 255)
+        colour = rng.uniform(0, 90, 3)
+        if rng.random() < 0.5:  # a saturated colour
+            colour[rng.integers(3)] = rng.uniform(150, 240)
+    canvas = np.broadcast_to(background.astype(np.float32), (height, width, 3)).copy()
+    if not dark and rng.random() < 1 / 3:  # a soft shadow, down and to a side
+        shadow = Image.fromarray(np.uint8(np.clip(placed * 3, 0, 1) * 255), "L")
+        dx, dy = (int(round(side * rng.uniform(a, b))) for a, b in ((-0.05, 0.05), (0.0, 0.06)))
+        shadow = shadow.transform(shadow.size, Image.Transform.AFFINE, (1, 0, -dx, 0, 1, -dy))
+        shadow = np.asarray(shadow.filter(ImageFilter.GaussianBlur(side * 0.03)), np.float32) / 255
+        canvas *= 1 - rng.uniform(0.1, 0.35) * shadow[..., None]
+    canvas = canvas * (1 - placed[..., None]) + colour.astype(np.float32) * placed[..., None]
+    canvas += rng.standard_normal(canvas.shape, dtype=np.float32) * np.float32(rng.uniform(0, 5))
+    pixels = np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    if rng.random() < 1 / 6:  # a cut-out: transparent around the item
+        alpha = np.uint8(np.clip(placed * 8, 0, 1) * 255)
+        Image.fromarray(np.dstack([pixels, alpha]), "RGBA").save(buffer, "PNG", compress_level=1)
+        return Photo(f"{index:04d}.png", buffer.getvalue(), index)
+    kind, suffix = FORMATS[int(rng.integers(len(FORMATS)))]
+    options = {"JPEG": {"quality": int(rng.integers(75, 96))},
+               "WEBP": {"quality": int(rng.integers(80, 96)), "method": 2}, "PNG": {"compress_level": 1}}[kind]
+    Image.fromarray(pixels, "RGB").save(buffer, format=kind, **options)
+    return Photo(f"{index:04d}{suffix}", buffer.getvalue(), index)
+
+
+def make_photos(images, seed=0, habits="studio"):
     """A :class:`Photo` for each (28, 28) uint8 image, in order."""
-    return [make_photo(image, index, seed) for index, image in enumerate(images)]
+    return [make_photo(image, index, seed, habits) for index, image in enumerate(images)]
 
 
-def through_photos(images, seed=0, advance=None):
+def through_photos(images, seed=0, advance=None, habits="studio"):
     """Each (28, 28) uint8 image made into a photo and read back by ``load_photo``: (N, 28, 28) float32.
 
     ``advance()`` is called after each photo (a progress bar's).
@@ -86,7 +146,7 @@ def through_photos(images, seed=0, advance=None):
 
     out = np.zeros((len(images), 28, 28), np.float32)
     for index, image in enumerate(images):
-        photo = make_photo(image, index, seed)
+        photo = make_photo(image, index, seed, habits)
         out[index] = load_photo(photo.data, name=photo.name)
         if advance is not None:
             advance()

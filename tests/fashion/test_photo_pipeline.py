@@ -9,7 +9,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from nnlab.fashion import photos
 from nnlab.fashion.photos import PhotoError, fashion_input, load_photo
@@ -200,3 +200,59 @@ def test_the_pixel_limit_is_a_parameter(no_decoding):
 def test_under_the_limit_a_big_image_loads():
     assert photos.DEFAULT_MAX_PIXELS >= 7680 * 5120  # a 40-megapixel camera
     assert load_photo(decompression_bomb(300, 200), max_pixels=60_000).shape == (28, 28)
+
+
+# ---------------------------------------------------------------- alpha read for what it holds (issue 16)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_an_opaque_alpha_channel_is_no_transparency(mode):
+    # What design tools export: alpha 255 everywhere. It used to be taken as a cut-out and emptied the input.
+    image = rgb_photo(item=(20, 20, 20), background=(240, 240, 240)).convert(mode)
+    assert np.asarray(image)[..., -1].min() == 255
+    check_block(load_photo(encode(image, "PNG")), atol=0.01)
+
+
+def test_transparent_rounded_corners_keep_the_opaque_backdrop():
+    # A photo whose corners alone are transparent (rounded corners): the real, opaque backdrop is grey-beige.
+    pixels = np.dstack([np.asarray(rgb_photo(item=(20, 20, 20), background=(225, 215, 200))),
+                        np.full((H, W), 255, np.uint8)])
+    for rows, cols in ((slice(0, 6), slice(0, 6)), (slice(0, 6), slice(-6, None)), (slice(-6, None), slice(0, 6)),
+                       (slice(-6, None), slice(-6, None))):
+        pixels[rows, cols] = (0, 0, 0, 0)  # transparent black, as most tools store it
+    check_block(load_photo(encode(Image.fromarray(pixels, "RGBA"), "PNG")), atol=0.02)
+
+
+def test_a_half_transparent_edge_blends_into_the_backdrop():
+    # A cut-out with a soft edge: alpha ramps from 0 to 255 over 4 pixels around the item.
+    pixels = np.zeros((H, W, 4), np.uint8)
+    pixels[item_mask()] = (0, 0, 0, 255)
+    soft = Image.fromarray(pixels[..., 3]).filter(ImageFilter.BoxBlur(2))
+    pixels[..., 3] = np.maximum(pixels[..., 3], np.asarray(soft))
+    x = load_photo(encode(Image.fromarray(pixels, "RGBA"), "PNG"))
+    assert x[:, 9:19].mean() > 0.95 and x[:, :4].max() < 0.05 and x[:, 24:].max() < 0.05
+
+
+def test_a_vignette_and_a_strong_gradient_are_backdrop():
+    # Lens fall-off: corners 25 % darker than the middle; then a backdrop lit from one corner.
+    v, u = np.mgrid[0:H, 0:W] / np.array([H - 1, W - 1])[:, None, None]
+    for light in (1 - 0.5 * ((u - 0.5) ** 2 + (v - 0.5) ** 2), 1 - 0.3 * (u + v) / 2):
+        pixels = np.asarray(rgb_photo(item=(20, 20, 20), background=(250, 250, 250)), np.float32) * light[..., None]
+        check_block(load_photo(encode(Image.fromarray(np.uint8(np.rint(pixels))), "PNG")), atol=0.1)
+
+
+@pytest.mark.parametrize("angle", [-9.0, -4.0, 6.0, 11.0])
+def test_an_item_photographed_askew_is_turned_back_upright(angle):
+    # The reference block turned by `angle`: turned back, it is the block again (not a smaller, turned one).
+    image = rgb_photo().rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255))
+    x = load_photo(encode(image, "PNG"))
+    assert x[2:-2, 9:19].mean() > 0.9  # the block's inside, where a turned block would leave dark corners
+    assert x[:, :5].max() < 0.35 and x[:, 23:].max() < 0.35
+
+
+def test_an_upright_item_is_not_turned(fashion):
+    (_, _), (x_test, _) = fashion[0]
+    for image in x_test[:20]:  # the dataset's items, each 6x larger, dark on white: already upright
+        big = Image.fromarray(255 - image, "L").resize((168, 168), Image.Resampling.LANCZOS)
+        gray = 1 - np.asarray(big, np.float32) / 255
+        assert photos._tilt(gray) == 0.0

@@ -87,3 +87,18 @@ def test_bad_files_are_refused_each_for_its_own_reason():
     with Image.open(io.BytesIO(decompression_bomb(40, 30))) as small:  # a real PNG, not only a header
         small.load()
         assert small.size == (40, 30) and small.mode == "1" and np.asarray(small).all()
+
+
+def test_varied_habits_give_other_photos_that_still_read_back(originals):
+    x, _ = originals
+    varied = make_photos(x, seed=0, habits="varied")
+    assert [p.data for p in varied] != [p.data for p in make_photos(x, seed=0)]
+    assert [p.data for p in make_photos(x[:3], seed=0, habits="varied")] == [p.data for p in varied[:3]]
+    corners = [np.asarray(decode(p).convert("RGB"), np.float32)[0, 0].mean() for p in make_photos(
+        np.repeat(x[:1], 30, axis=0), seed=1, habits="varied")]
+    assert min(corners) < 80 and max(corners) > 170  # dark and light backdrops both drawn
+    recovered = through_photos(x, seed=0, habits="varied")
+    r = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(recovered, x / 255.0)]
+    assert np.median(r) > 0.8
+    with pytest.raises(ValueError, match="habits must be 'studio' or 'varied'. Received: habits='odd'"):
+        make_photo(x[0], habits="odd")

@@ -12,7 +12,7 @@ from nnlab.core.saving import load_model, save_model
 from nnlab.core.training import train
 import keras
 
-from nnlab.fashion.augment import AddMirrored, AverageMirrored, RandomShift
+from nnlab.fashion.augment import AddMirrored, AverageMirrored, PhotoStyle, RandomShift
 from nnlab.fashion.config import PRESETS
 from nnlab.fashion.models import build_model
 from nnlab.fashion.task import TASK
@@ -107,3 +107,32 @@ def test_scan_batches_is_on_for_the_seeds_final_preset_only():
     final = TASK.config("seeds-final")
     assert (final.scan_batches, final.steps_per_execution, final.batch_size) == (50, 1, 32)
     assert all(TASK.config(preset).scan_batches == 1 for preset in PRESETS if preset != "seeds-final")
+
+
+def test_photo_style_changes_a_share_of_the_training_images_only(fashion):
+    (_, _), (x_test, _) = fashion[0]
+    images = (x_test[:200, :, :, None] / 255.0).astype("float32")
+    layer = PhotoStyle(0.5, seed=0)
+    np.testing.assert_array_equal(np.asarray(layer(images, training=False)), images)
+    out = np.asarray(layer(images, training=True))
+    assert out.shape == images.shape and 0 <= out.min() and out.max() <= 1
+    changed = np.abs(out - images).max(axis=(1, 2, 3)) > 1e-6
+    assert 0.35 < changed.mean() < 0.65  # about half of them
+    # A changed image is the same item, turned, re-toned and re-sharpened: close to it, not equal to it.
+    for before, after in zip(images[changed], out[changed]):
+        r = np.corrcoef(before.ravel(), after.ravel())[0, 1]
+        assert 0.5 < r < 0.9999
+    # Stretched back to a brightest pixel of 1, as the photo path does (a blur may soften a thin peak).
+    assert np.median(out[changed].max(axis=(1, 2, 3))) > 0.95
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\]. Received: rate=1.5"):
+        PhotoStyle(1.5)
+
+
+def test_cnn_fast_and_only_cnn_fast_trains_with_photo_style():
+    def styles(preset):
+        return [layer for layer in build_model(preset).layers if isinstance(layer, PhotoStyle)]
+
+    (style,) = styles("cnn-fast")
+    assert style.rate == 0.5 and style.shadow == 0.0
+    assert styles("cnn-deep") == [] and styles("cnn") == []
+    assert PhotoStyle.from_config(style.get_config()).get_config() == style.get_config()
