@@ -16,8 +16,8 @@ statuses (``nnlab.fashion.ood``: ``empty``, then the detector that ``nnlab calib
   (DejaVu / Liberation when installed); RGBA stickers with transparent backdrops.
 
 Real item photos: the test split's images made into photos twice, by ``photoset`` (which
-the threshold's validation photos also come from) and by ``photoset_independent`` when
-present (another generator). The baseline is the classifier's own top probability with
+the threshold's validation photos also come from) and by ``photoset_independent`` (another
+generator: other file kinds and modes, backdrops, lighting, rotations, 300-1000 pixels). The baseline is the classifier's own top probability with
 its threshold set the same way (1.5 % of validation photos), as a shop would first try.
 """
 
@@ -128,17 +128,13 @@ def independent_uploads(n, seed=0):
 
 def item_photos(x_test, n):
     """``{generator: (n, 28, 28) photo-path inputs}`` of the first ``n`` test images."""
+    from nnlab.fashion.photos import load_photo
     from nnlab.fashion.photoset import through_photos
+    from nnlab.fashion.photoset_independent import make_set
 
     originals = np.rint(x_test[:n] * 255).astype(np.uint8)
-    sets = {"photoset": through_photos(originals, seed=7)}
-    try:
-        from nnlab.fashion import photoset_independent as other
-    except ImportError:
-        return sets
-    if hasattr(other, "through_photos"):
-        sets["photoset_independent"] = other.through_photos(originals, seed=7)
-    return sets
+    return {"photoset": through_photos(originals, seed=7),
+            "photoset_independent": np.stack([load_photo(data, name=name) for name, data, _ in make_set(originals, 7)])}
 
 
 def main(argv=None):

@@ -13,6 +13,8 @@ resize / centre (``nnlab.fashion.photos.fashion_input``), so they are in the for
 reaches the model:
 
     strokes     1-6 random quadratic curves and line segments, 1-4 pixels wide (writing-like)
+    writing     1-8 rows of glyph-like marks (short strokes, arcs, dots) in a column, as text, receipts
+                and screenshots look from afar; no font is used
     blobs       thresholded smooth random fields (irregular shapes with holes)
     primitives  discs, rings, polygons of 3-8 corners, crosses
     textures    full-frame noise, stripes, checkerboards, dot grids at random scales
@@ -27,7 +29,7 @@ drawing, other sizes, no fonts, no photos), so that set measures the detector ho
 import numpy as np
 
 CANVAS = 56  # drawn at twice the model's size, then through the photo path
-FAMILIES = ("strokes", "blobs", "primitives", "textures", "fields", "jigsaw")
+FAMILIES = ("strokes", "writing", "blobs", "primitives", "textures", "fields", "jigsaw")
 
 
 def _grid(size=CANVAS):
@@ -58,6 +60,32 @@ def _strokes(rng):
             draw.line([tuple(p) for p in points], fill=shade, width=width, joint="curve")
         else:
             draw.line([tuple(p0), tuple(p1)], fill=shade, width=width)
+    return np.asarray(image, np.float32) / 255
+
+
+def _writing(rng):
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (CANVAS, CANVAS), 0)
+    draw = ImageDraw.Draw(image)
+    rows = int(rng.integers(1, 9))
+    height = rng.uniform(2, max(3, 40 / rows))  # glyph height in pixels
+    left, top = rng.uniform(0, 12), rng.uniform(0, 10)
+    shade = int(rng.integers(140, 256))
+    for row in range(rows):
+        y = top + row * height * rng.uniform(1.3, 2.0)
+        x = left + rng.uniform(0, 6)
+        end = CANVAS - rng.uniform(0, 20)
+        while x < end and y + height < CANVAS:
+            width = height * rng.uniform(0.3, 0.9)
+            kind = rng.integers(3)
+            if kind == 0:
+                draw.line((x, y + height * rng.random(), x + width, y + height * rng.random()), fill=shade, width=1)
+            elif kind == 1:
+                draw.arc((x, y, x + width, y + height), rng.uniform(0, 180), rng.uniform(180, 360), fill=shade)
+            else:
+                draw.rectangle((x, y + height * 0.3, x + width * 0.8, y + height), outline=shade)
+            x += width * rng.uniform(1.1, 1.6) + (height * rng.uniform(0.8, 1.5) if rng.random() < 0.2 else 0)
     return np.asarray(image, np.float32) / 255
 
 
@@ -137,8 +165,8 @@ def make_outlier(rng, images=None):
     if family == "jigsaw":
         canvas = _jigsaw(rng, np.asarray(images[int(rng.integers(len(images)))], np.float32).reshape(28, 28))
     else:
-        canvas = {"strokes": _strokes, "blobs": _blobs, "primitives": _primitives, "textures": _textures,
-                  "fields": _fields}[family](rng)
+        canvas = {"strokes": _strokes, "writing": _writing, "blobs": _blobs, "primitives": _primitives,
+                  "textures": _textures, "fields": _fields}[family](rng)
     pixels = np.clip(np.rint(canvas * 255), 0, 255).astype(np.uint8)
     return fashion_input(Image.fromarray(pixels, "L")).astype(np.float32) / 255
 
