@@ -83,11 +83,20 @@ class DecodePool:
         # The forkserver imports this module only (not the server's __main__, which would load Keras again).
         context.set_forkserver_preload([__name__])
         self._context = context
-        self._pool = ProcessPoolExecutor(processes, mp_context=context)
         self.restarts = 0
-        # Each _ready task starts one more worker while none is idle: all are up, imports done, before a request.
-        self.pids = sorted({future.result(timeout=120) for future in [self._pool.submit(_ready)
-                                                                       for _ in range(processes)]})
+        self._pool, ready = self._start()
+        for future in ready:  # all workers up, imports done, before the first request
+            future.result(timeout=120)
+
+    def _start(self):
+        """A new executor and its workers' ``_ready`` futures; ``self.pids`` fills in as they start."""
+        pool, pids = ProcessPoolExecutor(self.processes, mp_context=self._context), []
+        self.pids = pids  # the current workers' process ids (a test kills them)
+        # Each _ready task starts one more worker while none is idle: the pool starts them all now.
+        ready = [pool.submit(_ready) for _ in range(self.processes)]
+        for future in ready:
+            future.add_done_callback(lambda done: done.exception() is None and pids.append(done.result()))
+        return pool, ready
 
     async def decode(self, files):
         """``decode(files)`` spread over the workers in contiguous chunks (upload order kept); DecoderStopped."""
@@ -99,12 +108,16 @@ class DecodePool:
                 parts = await asyncio.gather(*(asyncio.wrap_future(pool.submit(decode, chunk, self.max_pixels))
                                                for chunk in chunks))
                 break
-            except BrokenProcessPool:
-                log.warning("a decoding worker process stopped; starting new ones")
+            # BrokenProcessPool; or "cannot schedule new futures after shutdown": a pool that another request
+            # found broken and replaced (both are RuntimeErrors).
+            except RuntimeError as error:
                 if pool is self._pool:  # the first request to see it restarts the pool; the others use the new one
-                    self._pool = ProcessPoolExecutor(self.processes, mp_context=self._context)  # workers on demand
+                    if not isinstance(error, BrokenProcessPool):
+                        raise
+                    log.warning("a decoding worker process stopped; starting new ones")
+                    self._pool, _ = self._start()
                     self.restarts += 1
-                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool.shutdown(wait=False)  # its futures have failed already: none is cancelled under a request
                 if attempt:
                     raise DecoderStopped from None
         arrays = [array for part_arrays, _ in parts for array in part_arrays]
