@@ -129,3 +129,11 @@ def test_settings_refuse_a_negative_number_of_decoding_processes():
 
     with pytest.raises(NnlabError, match=r"--decode-processes must be an integer >= 0, got -1"):
         Settings(decode_processes=-1).validate()
+
+
+def test_serve_refuses_a_negative_number_of_decoding_processes_in_one_line(run_cli):
+    from serving.fashion_fixtures import free_port
+
+    status, _, err = run_cli("serve", "--model", "runs/none", "--port", free_port(), "--decode-processes", "-1")
+    assert status == 2 and err.startswith("error: --decode-processes must be an integer >= 0, got -1.")
+    assert "Traceback" not in err
