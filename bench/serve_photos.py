@@ -9,7 +9,8 @@ Claim (issue 16's goal; this shared 2-core machine, loopback): `nnlab serve --de
 answers 8 concurrent clients sending single-photo POST /v1/predict requests (shop photos of
 300-1000 px) at >= 250 requests/s with p99 <= 60 ms. Baseline, measured in the same run with the
 same clients, files and model: the server with its photos decoded in its own thread pool
-(`--decode-processes 0`, the path before issue 16 and still the default). 28x28 PNGs are measured
+(`--decode-processes 0`, the path before issue 16; `nnlab serve` now decodes in one process per
+CPU core by default). 28x28 PNGs are measured
 on each server too (alone, and from 4 clients while 4 others send photos), and `--workers 2` (two
 uvicorn processes), the other way to use both cores. Each server's answers to the photos are
 compared with the baseline's. The servers run side by side and are measured in turn, 3 rounds,
@@ -21,9 +22,10 @@ CPU a photo (decoding a 1000-pixel PNG alone ~8 ms; the recipe at its 512-pixel 
 photos/s. A smaller working size is the lever that would cut the recipe's share, and it changes
 the answers (measured on this set and on an independent generator: at 384 px 1.7-3.3 % of the
 classes change, at 256 px 3-5 %). Decoding in worker processes spreads that CPU over the cores
-when they are free; on this machine, shared with other engineers' jobs (load average 3-7), the
-server got about one core whichever way it decoded, and the four setups measured within the run
-to run noise of each other (40-55 photos/s).
+when they are free. On this machine, shared with other engineers' jobs (load average 3-7), three
+runs gave photos 73 vs 54, 58 vs 46 and 46 vs 55 requests/s (2 decoding processes vs threads),
+and 28x28 requests from 4 clients beside 4 sending photos 312 vs 141 and 355 vs 140 requests/s
+(p99 34 vs 62 and 45 vs 77 ms): the event loop no longer waits for the decoding threads' GIL.
 The photos: Fashion-MNIST test images made into product photos by nnlab.fashion.photoset's
 make_photo (tinted light backdrop, lighting gradient, noise), upscaled (bicubic) so their longest
 edge is 300-1000 px, saved as JPEG (quality 88), PNG (Pillow's default compression) or WebP

@@ -137,3 +137,24 @@ def test_serve_refuses_a_negative_number_of_decoding_processes_in_one_line(run_c
     status, _, err = run_cli("serve", "--model", "runs/none", "--port", free_port(), "--decode-processes", "-1")
     assert status == 2 and err.startswith("error: --decode-processes must be an integer >= 0, got -1.")
     assert "Traceback" not in err
+
+
+def test_the_workers_go_when_the_server_is_killed(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "server.py"
+    script.write_text("from nnlab.serving.decoding import DecodePool\n"
+                      "if __name__ == '__main__':\n"
+                      "    pool = DecodePool(processes=2, max_pixels=100)\n"
+                      "    print(*pool.pids, flush=True)\n"
+                      "    input()\n")
+    server = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in server.stdout.readline().split()]
+    assert len(workers) == 2
+    server.kill()  # SIGKILL: no shutdown runs
+    server.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        time.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
