@@ -22,10 +22,11 @@ CPU a photo (decoding a 1000-pixel PNG alone ~8 ms; the recipe at its 512-pixel 
 photos/s. A smaller working size is the lever that would cut the recipe's share, and it changes
 the answers (measured on this set and on an independent generator: at 384 px 1.7-3.3 % of the
 classes change, at 256 px 3-5 %). Decoding in worker processes spreads that CPU over the cores
-when they are free. On this machine, shared with other engineers' jobs (load average 3-7), three
-runs gave photos 73 vs 54, 58 vs 46 and 46 vs 55 requests/s (2 decoding processes vs threads),
-and 28x28 requests from 4 clients beside 4 sending photos 312 vs 141 and 355 vs 140 requests/s
-(p99 34 vs 62 and 45 vs 77 ms): the event loop no longer waits for the decoding threads' GIL.
+when they are free. On this machine, shared with other engineers' jobs (load average 2-7), four
+runs gave photos 73 vs 54, 58 vs 46, 46 vs 55 and 56 vs 54 requests/s (2 decoding processes vs
+threads): within the noise of a machine whose cores are taken; and 28x28 requests from 4 clients
+beside 4 sending photos 312 vs 141, 355 vs 140 and 441 vs 143 requests/s (p99 34 vs 62, 45 vs 77
+and 36 vs 60 ms): the event loop no longer waits for the decoding threads' GIL.
 The photos: Fashion-MNIST test images made into product photos by nnlab.fashion.photoset's
 make_photo (tinted light backdrop, lighting gradient, noise), upscaled (bicubic) so their longest
 edge is 300-1000 px, saved as JPEG (quality 88), PNG (Pillow's default compression) or WebP
