@@ -151,15 +151,19 @@ def open_photo(source, name=None, max_pixels=DEFAULT_MAX_PIXELS):
         try:
             image.draft(None, (WORK_SIZE, WORK_SIZE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale; others: no-op
             image.load()
-            upright = ImageOps.exif_transpose(image)
-            return _reduce(image.copy() if upright is image else upright)
+            ImageOps.exif_transpose(image, in_place=True)  # a copy of the full-size picture when not in place
+            return _reduce(image, detach=True)
         except Exception as error:  # truncated data, broken EXIF, a mode Pillow cannot convert, ...
             raise PhotoError(name, "corrupt", f"is a damaged or truncated image ({type(error).__name__}: "
                                               f"{error}).") from None
 
 
-def _reduce(image):
-    """8-bit RGB, RGBA, L or LA, at most WORK_SIZE pixels on its longest edge."""
+def _reduce(image, detach=False):
+    """8-bit RGB, RGBA, L or LA, at most WORK_SIZE pixels on its longest edge.
+
+    ``detach``: the result must outlive ``image``'s file (open_photo closes it), so a picture
+    that needs no conversion is copied, after the reduction: a 512-pixel copy, not a full-size one.
+    """
     from PIL import Image
 
     if image.mode.startswith(("I", "F")):  # I;16*, I, F: 16-bit (or wider) gray, scaled, not clipped
@@ -173,12 +177,14 @@ def _reduce(image):
         if isinstance(transparent, int):  # a 16-bit PNG's tRNS: one gray value is transparent
             gray.putalpha(Image.fromarray(np.where(values == transparent, 0, 255).astype(np.uint8), "L"))
         image = gray
+        detach = False
     elif image.has_transparency_data:
-        image = image.convert("RGBA")
+        if image.mode != "RGBA":  # convert() of an image already in that mode would copy it, full size
+            image, detach = image.convert("RGBA"), False
     elif image.mode not in ("L", "RGB"):
-        image = image.convert("RGB")  # 1, P, CMYK, YCbCr, ...
+        image, detach = image.convert("RGB"), False  # 1, P, CMYK, YCbCr, ...
     image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    return image
+    return image.copy() if detach else image
 
 
 # ---------------------------------------------------------------- the recipe

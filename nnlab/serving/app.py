@@ -8,7 +8,8 @@
 Models are loaded when the app is created, so a bad path fails at start-up, not on
 the first request. Endpoints get the settings and models through FastAPI
 dependencies (``request.app.state``), so tests build an app with their own settings.
-On shutdown (the app's lifespan) the fashion batcher's worker thread is stopped.
+On shutdown (the app's lifespan) the fashion batcher's worker thread and the photo decoding
+processes (``Settings.decode_processes``, ``nnlab.serving.decoding``) are stopped.
 The API docs at ``/docs`` and ``/redoc`` work offline (``nnlab.serving.docs``).
 
 The OpenAPI schema (``/openapi.json``) says what the server does: every answer has a pydantic

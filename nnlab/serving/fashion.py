@@ -27,7 +27,8 @@ names the file and the reason, ``detail.errors`` has one entry per bad file: ``i
          header, before decoding); more than max_files (64) files; a body over all of those
     415  not an image we read (text, PDF, ...); a body that is not multipart/form-data
     422  a multipart body with no file in it
-    503  no fashion model loaded (``nnlab serve --model RUN``)
+    503  no fashion model loaded (``nnlab serve --model RUN``); the photo decoding processes
+         stopped twice on this request's files (``nnlab.serving.decoding``)
 
 The answers are described by pydantic models (``FashionItem``, ``Prediction``, ``Bag``,
 ``ModelInfo``) in the OpenAPI schema at ``/openapi.json``; a new field of an item goes into
@@ -48,14 +49,14 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nnlab.core.errors import NnlabError
+from nnlab.serving.decoding import STATUS, DecoderStopped, decode  # noqa: F401  STATUS: the statuses of bad files
+from nnlab.serving.decoding import file_error as _error
 from nnlab.serving.errors import error, responses
 from nnlab.serving.pages import BAG_PAGE
 
 router = APIRouter(tags=["fashion"])
 log = logging.getLogger("nnlab.serving")
 
-STATUS = {"empty": 400, "corrupt": 400, "missing": 400, "too_large": 413, "too_many_pixels": 413,
-          "not_an_image": 415}
 NAME_CHARS = 200  # longer client file names are cut in answers
 BODY_SLACK = 16_384  # multipart headers per file, on top of its bytes
 
@@ -93,6 +94,11 @@ class FashionService:
         if probabilities.shape[1:] != (11,):
             raise NnlabError(f"{wrong}; it gives outputs of shape ({probabilities.shape[1] - 1},).")
         self.batcher = MicroBatcher(self.predict, settings.max_batch, settings.max_wait_ms, name="fashion-batcher")
+        self.decoder = None  # photos decoded in the server's thread pool
+        if settings.decode_processes:  # ... or in worker processes, started now (nnlab.serving.decoding)
+            from nnlab.serving.decoding import DecodePool
+
+            self.decoder = DecodePool(settings.decode_processes, settings.max_pixels)
         self._info = self._describe(settings)
         self.calibrated = self._info["calibrated"]
 
@@ -160,6 +166,8 @@ class FashionService:
 
     def close(self):
         self.batcher.close()
+        if self.decoder is not None:
+            self.decoder.close()
 
 
 def _compiled(model):
@@ -294,27 +302,6 @@ async def read_uploads(request, settings):
     return files, errors
 
 
-def _error(index, name, kind, reason):
-    return {"index": index, "file": name, "kind": kind, "reason": reason, "status": STATUS[kind],
-            "message": f"{name} {reason}"}
-
-
-def decode(files, max_pixels):
-    """(index, name, bytes) -> ``(arrays (28, 28) of the good files, errors of the bad ones)``; runs in a thread."""
-    from nnlab.fashion.photos import PhotoError, load_photo
-
-    arrays, errors = [], []
-    for index, name, data in files:
-        try:
-            arrays.append(load_photo(data, name=name, max_pixels=max_pixels))
-        except PhotoError as error:
-            errors.append(_error(index, name, error.kind if error.kind in STATUS else "corrupt", error.reason))
-        except Exception as error:  # a decoder bug must not become a 500 for the client; it is logged
-            log.exception("decoding %r failed", name)
-            errors.append(_error(index, name, "corrupt", f"cannot be decoded ({type(error).__name__}: {error})."))
-    return arrays, errors
-
-
 def small(files, max_bytes=16_384, max_pixels=64 * 64):
     """True for one file of at most ``max_bytes`` whose header says at most ``max_pixels`` (e.g. a 28x28 PNG).
 
@@ -338,7 +325,13 @@ async def classify(request, service, settings):
     files, too_large = await read_uploads(request, settings)
     if small(files):  # well under a millisecond of work: less than a hop to the thread pool and back costs
         arrays, unreadable = decode(files, settings.max_pixels)
-    else:  # a photo takes milliseconds to decode: off the event loop
+    elif service.decoder is not None:  # a photo takes milliseconds: in the worker processes, on every core
+        try:
+            arrays, unreadable = await service.decoder.decode(files)
+        except DecoderStopped:
+            raise HTTPException(status_code=503, detail=error("the photo decoding processes stopped twice while "
+                                                              "reading these files; send them again.")) from None
+    else:  # ... or in the thread pool, off the event loop
         arrays, unreadable = await run_in_threadpool(decode, files, settings.max_pixels)
     if too_large or unreadable:
         raise upload_error(sorted(too_large + unreadable, key=lambda e: e["index"]), len(files) + len(too_large))
@@ -437,7 +430,8 @@ _ERRORS = responses({
     400: "an empty or damaged file, or a multipart body that cannot be read",
     413: "a file, an image or the request over a limit (see /v1/model's limits)",
     415: "a file that is not an image, or a body that is not multipart/form-data",
-    422: "a multipart body with no file in it", **_NO_MODEL})
+    422: "a multipart body with no file in it",
+    503: f"{_NO_MODEL[503]}; or the photo decoding processes stopped twice on these files (send them again)"})
 
 
 def document(openapi, settings):

@@ -28,11 +28,12 @@ class Settings:
     max_pixels: int = 40_000_000  # width x height per image, checked from the header before decoding
     max_batch: int = 64  # images per model call when concurrent requests are batched together
     max_wait_ms: float = 1.0  # how long the batcher waits for more requests once it has one, in ms
+    decode_processes: int = 0  # worker processes that decode photos (0: the server's own thread pool)
 
     def validate(self):
         """This object, or an NnlabError naming the ``nnlab serve`` flag that is out of range."""
         for field, lowest in (("max_tickets", 1), ("batch_size", 1), ("max_file_bytes", 1), ("max_files", 1),
-                              ("max_pixels", 1), ("max_batch", 1)):
+                              ("max_pixels", 1), ("max_batch", 1), ("decode_processes", 0)):
             value = getattr(self, field)
             if not isinstance(value, int) or isinstance(value, bool) or value < lowest:
                 raise NnlabError(f"--{field.replace('_', '-')} must be an integer >= {lowest}, got {value!r}.")
