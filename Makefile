@@ -62,6 +62,8 @@ bench-serve: setup
 	$(BIN)/python bench/serve_start.py
 	$(BIN)/python bench/serve_load.py
 	$(BIN)/python bench/predict_cold.py
+	$(BIN)/python bench/serve_photos.py --model runs/bench-cnn-fast
+	$(BIN)/python bench/ood_rejection.py --run runs/bench-cnn-fast
 	$(BIN)/python bench/readme_table.py
 
 clean:
