@@ -367,7 +367,7 @@ def _served_model(model, stderr):
 
     path, note = served_model_path(model)
     assessor = load_assessor(model) if Path(model).is_dir() else None
-    if assessor is None and Path(model).is_dir():
+    if assessor is None and Path(model).is_dir() and note.startswith("calibrated"):  # calibrated before ood existed
         stderr.print(f"[yellow]note:[/] no \"not an item\" detector in {escape(str(model))}: every photo is answered "
                      f"as an item; `nnlab calibrate {escape(str(model))}` fits it", markup=True, highlight=False)
     if exported.enabled():
