@@ -207,13 +207,14 @@ def _keras_score(detector):
                                                  verbose=0)).reshape(-1)
 
 
-def fit_run(run_dir, splits, seed=0, images=None, photos=PHOTOS, uploads=200, predict=None):
+def fit_run(run_dir, splits, seed=0, images=None, photos=PHOTOS, uploads=None, predict=None):
     """Fit the detector and its threshold for a fashion run; write ``ood.keras`` (and its exported copy).
 
     Args:
         images: training images the detector learns from (default: all of the split).
         photos: validation images made into photos to set the threshold (and test images for the report).
-        uploads: uploads of nnlab's out-of-distribution set measured for the report (never fitted on).
+        uploads: uploads of nnlab's out-of-distribution set measured for the report (never fitted on);
+            default: as many as ``photos``, at most 200.
         predict: ``x -> probabilities`` of the calibrated model: adds 5-item bag figures to the report.
 
     Returns what calibration.json keeps under ``"ood"``: method, threshold, and the shares not ok
@@ -239,7 +240,7 @@ def fit_run(run_dir, splits, seed=0, images=None, photos=PHOTOS, uploads=200, pr
     val_scores = score(val_photos)
     assessor = Assessor(score, threshold_for(val_scores, is_empty(val_photos)))
     test_photos = through_photos(to_uint8(splits.x_test[:photos]), seed=2)
-    outliers, kinds = ood_uploads(uploads, seed=0)
+    outliers, kinds = ood_uploads(min(200, photos) if uploads is None else uploads, seed=0)
     path = Path(run_dir) / DETECTOR_FILE
     save_model(detector, path)
     exported, problem = export_beside(detector, path)
