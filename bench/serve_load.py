@@ -87,6 +87,29 @@ def baseline_app(model):
     return app
 
 
+def healthy(port):
+    """Whether the server on ``port`` answers GET /healthz with 200 (False while it is still starting)."""
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def wait_until_healthy(process, port, what, timeout=180, poll=0.3):
+    """``process`` once /healthz answers; SystemExit naming ``what`` if it stops or does not answer in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} stopped: {process.stderr.read()}")
+        if healthy(port):
+            return process
+        time.sleep(poll)
+    process.kill()
+    raise SystemExit(f"{what} did not answer within {timeout} s")
+
+
 def start(kind, model, port, workers=1):
     """Start the ``batched`` (`nnlab serve`) or ``baseline`` server; returns the process once /healthz answers."""
     if kind == "batched":
@@ -96,19 +119,7 @@ def start(kind, model, port, workers=1):
     else:
         command = [sys.executable, __file__, "--serve-baseline", "--model", model, "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the {kind} server stopped: {process.stderr.read()}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"the {kind} server did not answer within 180 s")
+    return wait_until_healthy(process, port, f"the {kind} server")
 
 
 def serve_baseline(model, port):

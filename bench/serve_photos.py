@@ -37,7 +37,6 @@ with the figures; rerun when it is quiet.
 """
 
 import argparse
-import http.client
 import io
 import json
 import os
@@ -52,7 +51,7 @@ import nnlab  # noqa: F401  picks the backend (JAX unless KERAS_BACKEND is set)
 import numpy as np
 
 from record import save_result
-from serve_load import BOUNDARY, default_model, exchange
+from serve_load import BOUNDARY, default_model, exchange, wait_until_healthy
 
 SETTINGS = {"clients": 8, "seconds": 5.0, "rounds": 3, "warmup_seconds": 1.0, "photos": 48, "edge_px": [300, 1000],
             "formats": ["JPEG q88", "PNG", "WebP q85"], "max_batch": 64, "max_wait_ms": 1.0}
@@ -135,19 +134,7 @@ def start(arguments, model, port):
     command = [str(ROOT / ".venv" / "bin" / "nnlab"), "serve", "--model", model, "--port", str(port),
                "--max-batch", str(SETTINGS["max_batch"]), "--max-wait-ms", str(SETTINGS["max_wait_ms"]), *arguments]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"`{' '.join(command)}` stopped: {process.stderr.read()}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"`{' '.join(command)}` did not answer within 180 s")
+    return wait_until_healthy(process, port, f"`{' '.join(command)}`")
 
 
 def load(port, requests, seconds, clients, beside=()):

@@ -26,7 +26,6 @@ FastAPI and uvicorn, loading the model, and compiling the model call for the pad
 """
 
 import argparse
-import http.client
 import json
 import os
 import signal
@@ -40,7 +39,7 @@ from pathlib import Path
 import nnlab  # noqa: F401  picks the backend (JAX unless KERAS_BACKEND is set)
 
 from record import save_result
-from serve_load import default_model  # the run `nnlab serve` picks, else an untrained cnn
+from serve_load import default_model, healthy  # default_model: the run `nnlab serve` picks, else an untrained cnn
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS = 8.0
@@ -77,13 +76,9 @@ def start_seconds(model, port, prelude, report):
         while time.monotonic() - started < SETTINGS["timeout_seconds"]:
             if process.poll() is not None:
                 raise SystemExit(f"the server stopped: {process.stderr.read()[-2000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return time.monotonic() - started, cpu_seconds(process.pid)
-            except OSError:
-                time.sleep(0.02)
+            if healthy(port):
+                return time.monotonic() - started, cpu_seconds(process.pid)
+            time.sleep(0.02)
         raise SystemExit(f"the server did not answer within {SETTINGS['timeout_seconds']} s")
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C: uvicorn shuts down, then the atexit report is written

@@ -36,6 +36,7 @@ import nnlab  # noqa: F401  picks the backend (JAX unless KERAS_BACKEND is set)
 import numpy as np
 
 from record import save_result
+from serve_load import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {"clients": 8, "seconds": 300.0, "warmup_seconds": 60.0, "sample_seconds": 5.0,
@@ -91,19 +92,7 @@ def start(model, tickets, port):
     nnlab_command = Path(sys.executable).with_name("nnlab")
     command = [str(nnlab_command), "serve", "--model", model, "--tickets", tickets, "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server stopped: {process.stderr.read()}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit("the server did not answer /healthz within 180 s")
+    return wait_until_healthy(process, port, "the server", poll=0.5)
 
 
 def resident_mb(pid):
