@@ -411,16 +411,13 @@ def _describe(paths, probabilities, statuses=None):
     (rounded to 6 places) by class name; ``statuses`` from ``nnlab.fashion.ood`` (None: every photo ok)."""
     import numpy as np
 
-    from nnlab.fashion.data import CLASS_NAMES  # not nnlab.fashion.task: that imports Keras
+    from nnlab.fashion.ood import answer
 
     rows = []
     for index, (path, p) in enumerate(zip(paths, np.asarray(probabilities))):
-        top = int(np.argmax(p))
-        status = statuses[index] if statuses else {"status": "ok", "reason": None}
-        ok = status["status"] == "ok"
-        rows.append({"image": str(path), **status, "class": CLASS_NAMES[top] if ok else None,
-                     "class_index": top if ok else None,
-                     "probabilities": {name: round(float(value), 6) for name, value in zip(CLASS_NAMES, p)}})
+        row = {"image": str(path), **answer(p, statuses[index] if statuses else None)}
+        del row["probability"]  # the CSV and table read it from the probabilities; the JSON never had it
+        rows.append(row)
     return rows
 
 

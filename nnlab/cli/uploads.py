@@ -63,28 +63,18 @@ def evaluate_ood(run, x, split, n, uploads):
                   f"ok ({result['item_photos']['not_ok']:.1%})")
 
 
-def bag_figures(predict, assessor, x, y, photos=None, size=5, count=2000, mix=None, seed=0):
-    """``{"originals": scores, "photos": scores}`` of simulated bags (photos: the photo path, statuses applied)."""
-    from nnlab.fashion.bags import score_bags, simulate_bags
-
-    bags = simulate_bags(y, size, count, mix, seed)
-    result = {"28x28 originals": score_bags(predict(x), y, bags)}
-    if photos is not None:
-        ok = None if assessor is None else assessor.statuses(photos)[0] == "ok"
-        result["photos"] = score_bags(predict(photos), y, bags, ok)
-    return result
-
-
 def evaluate_bags(run, model, x, y, split, n, size, count, mix):
     from nnlab.core.evaluation import predict as run_predict
-    from nnlab.fashion.bags import plot_bag_reliability
+    from nnlab.fashion.bags import bag_scores, plot_bag_reliability
     from nnlab.fashion.ood import load_assessor
     from nnlab.fashion.task import TASK
 
     x, y = x[:n], np.asarray(y[:n])
     assessor = load_assessor(run, keras_free=False) if Path(run).is_dir() else None
     photos = _photos(x, 2, "bag items as photos")
-    scores = bag_figures(lambda a: run_predict(model, a, TASK), assessor, x, y, photos, size, count, mix)
+    ok = None if assessor is None else assessor.statuses(photos)[0] == "ok"
+    scores = bag_scores(lambda a: run_predict(model, a, TASK), x, y, photos, ok, size, count, mix)
+    scores = {"28x28 originals": scores["originals"], "photos": scores["photos"]}
     table = Table("items", "bags", "Brier (at least one)", "count MAE", "items left out",
                   title=f"{run}: {count:,} simulated {size}-item bags from the first {len(y):,} {split} images",
                   title_justify="left")

@@ -87,6 +87,13 @@ def score_bags(probabilities, labels, bags, ok=None, bins=BINS):
                             "observed": [None if np.isnan(v) else float(v) for v in observed]}}
 
 
+def bag_scores(predict, x, y, photos, ok=None, size=SIZE, count=COUNT, mix=None, seed=0):
+    """``{"originals": scores, "photos": scores}`` of the same simulated bags: the items' 28x28 ``x``, and their
+    ``photos`` through the photo path with only the ``ok`` ones counted. ``predict``: inputs -> probabilities."""
+    bags = simulate_bags(y, size, count, mix, seed)
+    return {"originals": score_bags(predict(x), y, bags), "photos": score_bags(predict(photos), y, bags, ok)}
+
+
 def plot_bag_reliability(scores, path, title=None):
     """Reliability diagram of "chance of at least one": observed share of bags holding the class, per bin."""
     import matplotlib

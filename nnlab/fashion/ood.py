@@ -158,6 +158,19 @@ def describe(status, score, threshold):
     return {"status": str(status), "reason": reason, "ood_score": round(float(score), 6)}
 
 
+def answer(probabilities, status=None):
+    """One item's answer, as the server and ``nnlab predict`` give it: its status (default ok), then its class,
+    class index and top probability (None unless ok) and the ten probabilities by class name (6 places)."""
+    from nnlab.fashion.data import CLASS_NAMES  # not nnlab.fashion.task: that imports Keras
+
+    status = status or {"status": "ok", "reason": None}
+    top = int(np.argmax(probabilities))
+    ok = status["status"] == "ok"
+    return {**status, "class": CLASS_NAMES[top] if ok else None, "class_index": top if ok else None,
+            "probability": round(float(probabilities[top]), 6) if ok else None,
+            "probabilities": {name: round(float(value), 6) for name, value in zip(CLASS_NAMES, probabilities)}}
+
+
 def threshold_for(scores, empty, target=TARGET_REJECTED):
     """The score above which inputs are ``unknown`` so that at most ``target`` of them are not ok in all."""
     scores, empty = np.asarray(scores, np.float64), np.asarray(empty, bool)
@@ -190,13 +203,15 @@ def ood_uploads(n=200, seed=0):
     return np.stack([load_photo(u.data, name=u.name) for u in uploads]), np.array([u.kind for u in uploads])
 
 
-def measure(assessor, item_photos, uploads, kinds):
+def measure(assessor, item_photos, uploads, kinds, photo_scores=None):
     """Real item photos vs uploads that are not items: AUROC of the score, shares not ok, by kind."""
-    photo_scores, upload_scores = assessor.score(item_photos), assessor.score(uploads)
+    photo_scores = assessor.score(item_photos) if photo_scores is None else photo_scores
+    upload_scores = assessor.score(uploads)
     status, _ = assessor.statuses(uploads, upload_scores)
     return {"auroc": auroc(photo_scores, upload_scores), "item_photos": rejection(assessor, item_photos, photo_scores),
             "uploads": {**rejection(assessor, uploads, upload_scores),
-                        "by_kind": {kind: float(np.mean(status[kinds == kind] != "ok")) for kind in sorted(set(kinds))}}}
+                        "by_kind": {kind: float(np.mean(status[kinds == kind] != "ok"))
+                                    for kind in sorted(set(kinds))}}}
 
 
 # ---------------------------------------------------------------- a run folder
@@ -240,31 +255,29 @@ def fit_run(run_dir, splits, seed=0, images=None, photos=PHOTOS, uploads=None, p
     val_scores = score(val_photos)
     assessor = Assessor(score, threshold_for(val_scores, is_empty(val_photos)))
     test_photos = through_photos(to_uint8(splits.x_test[:photos]), seed=2)
+    test_status, test_scores = assessor.statuses(test_photos)
     outliers, kinds = ood_uploads(min(200, photos) if uploads is None else uploads, seed=0)
     path = Path(run_dir) / DETECTOR_FILE
     save_model(detector, path)
     exported, problem = export_beside(detector, path)
-    return {"method": "empty: fewer than {} pixels at {}; unknown: a CNN detector trained against synthetic "
-                      "outliers (outlier exposure), threshold set on validation photos".format(EMPTY_PIXELS, EMPTY_LEVEL),
+    return {"method": f"empty: fewer than {EMPTY_PIXELS} pixels at {EMPTY_LEVEL}; unknown: a CNN detector trained "
+                      "against synthetic outliers (outlier exposure), threshold set on validation photos",
             "detector": DETECTOR_FILE, "threshold": assessor.threshold, "target_rejected": TARGET_REJECTED,
             "val_photos": rejection(assessor, val_photos, val_scores),
             "test_originals": rejection(assessor, splits.x_test[:photos]),
-            "test": measure(assessor, test_photos, outliers, kinds),
-            **({"bags": _bags(predict, assessor, splits, test_photos)} if predict else {}),
+            "test": measure(assessor, test_photos, outliers, kinds, test_scores),
+            **({"bags": _bags(predict, splits, test_photos, test_status == "ok")} if predict else {}),
             **({"exported": exported.name} if exported else {"export_error": problem} if problem else {})}
 
 
-def _bags(predict, assessor, splits, test_photos):
-    """5-item bags of the test photos (statuses applied) and of their originals: Brier, count MAE."""
-    from nnlab.fashion.bags import score_bags, simulate_bags
+def _bags(predict, splits, test_photos, ok):
+    """5-item bags of the test photos (only ``ok`` ones counted) and of their originals: Brier, count MAE."""
+    from nnlab.fashion.bags import bag_scores
 
     n = len(test_photos)
-    bags = simulate_bags(splits.y_test[:n], seed=0)
-    ok = assessor.statuses(test_photos)[0] == "ok"
+    scores = bag_scores(predict, splits.x_test[:n], splits.y_test[:n], test_photos, ok)
     keep = ("bags", "size", "brier_at_least_one", "count_mae", "items_left_out")
-    photos = score_bags(predict(test_photos), splits.y_test[:n], bags, ok)
-    originals = score_bags(predict(splits.x_test[:n]), splits.y_test[:n], bags)
-    return {"photos": {key: photos[key] for key in keep}, "originals": {key: originals[key] for key in keep}}
+    return {name: {key: table[key] for key in keep} for name, table in scores.items()}
 
 
 def load_assessor(run_dir, keras_free=True):

@@ -72,6 +72,7 @@ class FashionService:
         from nnlab.core.runs import read_run
         from nnlab.core.saving import load_model
         from nnlab.core.training import enable_compile_cache
+        from nnlab.fashion.ood import Assessor
         from nnlab.serving.batching import MicroBatcher
 
         enable_compile_cache()
@@ -84,6 +85,7 @@ class FashionService:
         self.model = load_model(self.path, compile=False)
         self._forward = _compiled(self.model)
         self.ood = self._detector()
+        self.assessor = Assessor(None, self.ood[1] if self.ood else np.inf)  # statuses: the detector, or "empty" alone
         wrong = (f"{self.path} is not a Fashion-MNIST classifier: it must take 28x28 images and give the 10 class "
                  "probabilities; serve a fashion run (`nnlab train`) or its model file")
         try:
@@ -128,11 +130,6 @@ class FashionService:
             return None
         return _compiled(load_model(self.run_dir / DETECTOR_FILE, compile=False)), float(info["threshold"])
 
-    def assessor(self):
-        """The statuses of this server's answers: the run's detector, or the ``empty`` test alone."""
-        from nnlab.fashion.ood import Assessor
-
-        return Assessor(None, self.ood[1] if self.ood else np.inf)
 
     def info(self):
         return {**self._info, "batching": self.batcher.stats()}
@@ -342,18 +339,11 @@ async def classify(request, service, settings):
 def items(names, x, outputs, assessor):
     """One answer per image: file name, status and reason, top class (name and index) and its probability when
     the status is ok (else null), all ten probabilities by class name, the "not an item" score."""
-    from nnlab.fashion.data import CLASS_NAMES
+    from nnlab.fashion.ood import answer
 
-    probabilities = np.asarray(outputs)[:, :10]
     statuses = assessor.assess(x, np.asarray(outputs)[:, 10])
-    answers = []
-    for name, p, status in zip(names, probabilities, statuses):
-        top = int(np.argmax(p))
-        ok = status["status"] == "ok"
-        answers.append({"file": name, **status, "class": CLASS_NAMES[top] if ok else None,
-                        "class_index": top if ok else None, "probability": round(float(p[top]), 6) if ok else None,
-                        "probabilities": {label: round(float(v), 6) for label, v in zip(CLASS_NAMES, p)}})
-    return answers
+    probabilities = np.asarray(outputs)[:, :10]
+    return [{"file": name, **answer(p, status)} for name, p, status in zip(names, probabilities, statuses)]
 
 
 # ---------------------------------------------------------------- answers (the OpenAPI schema's models)
@@ -459,7 +449,7 @@ async def settings(request: Request):
 async def predict(request: Request, service: FashionService = Depends(fashion_service), config=Depends(settings)):
     """Class and the ten (calibrated) class probabilities of each uploaded image, in upload order."""
     names, x, outputs = await classify(request, service, config)
-    return JSONResponse({"calibrated": service.calibrated, "items": items(names, x, outputs, service.assessor())})
+    return JSONResponse({"calibrated": service.calibrated, "items": items(names, x, outputs, service.assessor)})
 
 
 @router.post("/v1/bag", openapi_extra=_MULTIPART, responses=_ERRORS, response_model=Bag)
@@ -471,7 +461,7 @@ async def bag(request: Request, service: FashionService = Depends(fashion_servic
     from nnlab.fashion.data import CLASS_NAMES
 
     names, x, outputs = await classify(request, service, config)
-    answers = items(names, x, outputs, service.assessor())
+    answers = items(names, x, outputs, service.assessor)
     ok = np.array([item["status"] == "ok" for item in answers])
     expected, at_least_one = bag_summary(np.asarray(outputs)[ok, :10].reshape(-1, 10), CLASS_NAMES)
     left_out = {status: sum(item["status"] == status for item in answers) for status in ("empty", "unknown")}
