@@ -392,7 +392,8 @@ def calibrate_run(run_dir, splits=None, bins=BINS, overrides=None, extras=None):
     p, y = predicted["test"][name], targets["test"][name]
     plot_reliability({"before (T = 1)": (p, y), f"after (T = {t:.3f})": (scale_probabilities(p, t), y)},
                      run_dir / RELIABILITY_FILE, title=f"{run_dir.name}: {name}, test split", bins=bins)
-    extras = task.calibrate_extras(run_dir, config, splits, **(extras or {}))  # e.g. the fashion task's "not an item" detector
+    # What the task fits besides temperatures, e.g. the fashion task's "not an item" detector.
+    extras = task.calibrate_extras(run_dir, config, splits, calibrated, **(extras or {}))
     if extras is not None:
         report["ood"] = extras
     write_json(run_dir / CALIBRATION_FILE, report)  # last: its presence says the other two files are complete

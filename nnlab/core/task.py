@@ -128,9 +128,10 @@ class Task:
     def write_extras(self, run_dir, model, splits, metrics):
         """Extra files and metrics.json entries a task adds to a finished run folder."""
 
-    def calibrate_extras(self, run_dir, config, splits, **options):
-        """What ``nnlab calibrate`` fits for this task beyond temperatures (files in ``run_dir``); a dict for
-        calibration.json's ``"ood"`` entry, or None. The fashion task fits its out-of-distribution detector."""
+    def calibrate_extras(self, run_dir, config, splits, calibrated, **options):
+        """What ``nnlab calibrate`` fits for this task beyond temperatures (files in ``run_dir``; ``calibrated``:
+        the calibrated keras.Model just saved); a dict for calibration.json's ``"ood"`` entry, or None. The
+        fashion task fits its out-of-distribution detector."""
         return None
 
     # ------------------------------------------------------------ derived from the declarations

@@ -44,16 +44,13 @@ class FashionTask(Task):
         return x.reshape((len(x), *shape))
 
 
-    def calibrate_extras(self, run_dir, config, splits, **options):
+    def calibrate_extras(self, run_dir, config, splits, calibrated, **options):
         """The "not an item" detector and its threshold (nnlab.fashion.ood): ood.keras, calibration.json's "ood".
 
         ``options``: ``images`` and ``photos``, as ``nnlab.fashion.ood.fit_run`` takes them."""
-        from nnlab.core.calibration import CALIBRATED_FILE
         from nnlab.core.evaluation import predict
-        from nnlab.core.saving import load_model
         from nnlab.fashion.ood import fit_run
 
-        calibrated = load_model(run_dir / CALIBRATED_FILE, compile=False)
         return fit_run(run_dir, splits, seed=config.seed, predict=lambda x: predict(calibrated, x, self), **options)
 
 
