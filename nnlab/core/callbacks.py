@@ -240,9 +240,15 @@ class InterruptFlag(keras.callbacks.Callback):
 
 @contextlib.contextmanager
 def catch_interrupt():
-    """While training: Ctrl-C through :mod:`nnlab.core.interrupt`'s handler (lost nowhere), then the old handler."""
-    interrupt.reset()
+    """While training: Ctrl-C through :mod:`nnlab.core.interrupt`'s handler (lost nowhere), then the old handler.
+
+    Under the command line the handler is in place already and a press that came while the model was being
+    built stays recorded (its KeyboardInterrupt may have been swallowed there): :class:`InterruptFlag` stops
+    at the first batch. From the Python API the flag starts fresh.
+    """
     previous = interrupt.install()
+    if previous is not None:
+        interrupt.reset()
     try:
         yield
     finally:
