@@ -44,6 +44,7 @@ class Settings(BaseModel):
     assigning a value checks it too, so code that changes a config cannot make it invalid."""
 
     model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+    FLAGS: ClassVar[dict] = {}  # dotted key -> its command-line flag, named in error messages
 
     def __setattr__(self, name, value):
         try:
@@ -116,7 +117,6 @@ class RunConfig(Settings):
     preset: str | None = None  # the preset these settings started from
     model: str = ""  # one of the task's model names
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
-    reduce_lr: ReduceLRConfig | None = None  # None: off; only with optimizer.schedule constant
     loss_weights: dict[str, Annotated[float, Field(ge=0)]] | None = None  # per output name; None: all 1
     epochs: int = Field(5, ge=1)
     batch_size: int = Field(32, ge=1)  # samples per step, as the seeds (1500 steps per epoch)
@@ -125,6 +125,7 @@ class RunConfig(Settings):
     eval_batch_size: int = Field(1000, ge=1)  # validation/test only
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
+    reduce_lr: ReduceLRConfig | None = None  # None: off; only with optimizer.schedule constant
     seed: int = 42  # weights, dropout and shuffling; same seed + machine -> same history
     verbose: Literal[0, 1, 2] = Field(1, json_schema_extra={"x-allowed": "0, 1 or 2"})  # 0 silent, 1 bar, 2 lines
     save_format: Literal["keras", "h5"] = "keras"  # whole-model files: keras (.keras) or h5 (legacy)
@@ -221,7 +222,10 @@ def _field_schema(cls, loc):
             node = node["additionalProperties"]
         else:
             return None
-    return _deref(root, node)
+    node = _deref(root, node)
+    if "anyOf" in node:  # the section a "X or null" names, spelt out
+        node = {**node, "anyOf": [_deref(root, n) for n in node["anyOf"]]}
+    return node
 
 
 def _deref(root, node):
@@ -256,7 +260,8 @@ def allowed(node, typed=True):
     if "anyOf" in node:
         kinds = [n for n in node["anyOf"] if n.get("type") != "null"]
         text = " or ".join(allowed(n, typed) for n in kinds)
-        return f"{text} or null" if len(kinds) < len(node["anyOf"]) else text
+        # "or null" only where the type was wrong: a number out of bounds was not meant to be null
+        return f"{text} or null" if typed and len(kinds) < len(node["anyOf"]) else text
     if "enum" in node:
         return "one of " + ", ".join(map(str, node["enum"]))
     if "const" in node:
@@ -279,18 +284,21 @@ def allowed(node, typed=True):
     return "a valid value"
 
 
-def dotted_keys(cls):
-    """Every setting's dotted name in ``cls``: ``epochs``, ``optimizer.learning_rate``, ``reduce_lr.factor`` ..."""
+def dotted_keys(cls, sections=False):
+    """Every setting's dotted name in ``cls``: ``epochs``, ``optimizer.learning_rate``, ``reduce_lr.factor`` ...;
+    with ``sections``, the sections' own names too (``optimizer``)."""
     root = _schema(cls)
 
     def walk(node, prefix):
         node = _deref(root, node)
         if "anyOf" in node:
-            sections = [_deref(root, n) for n in node["anyOf"] if "properties" in _deref(root, n)]
-            node = sections[0] if sections else node
+            named = [_deref(root, n) for n in node["anyOf"] if "properties" in _deref(root, n)]
+            node = named[0] if named else node
         for key, child in node.get("properties", {}).items():
             inner = _deref(root, child)
             if "properties" in inner or any("properties" in _deref(root, n) for n in inner.get("anyOf", ())):
+                if sections:
+                    yield f"{prefix}{key}"
                 yield from walk(inner, f"{prefix}{key}.")
             else:
                 yield f"{prefix}{key}"
@@ -300,7 +308,7 @@ def dotted_keys(cls):
 
 def closest_key(cls, key):
     """The valid dotted key a misspelt or misplaced ``key`` most likely meant, or None."""
-    keys = dotted_keys(cls)
+    keys = dotted_keys(cls, sections=True)
     flags = {flag.lstrip("-").replace("-", "_"): name for name, flag in cls.FLAGS.items()}
     leaf = key.rsplit(".", 1)[-1]
     if leaf in flags and flags[leaf] != key:  # a flag's name (lr, patience) for its setting
