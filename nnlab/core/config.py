@@ -308,7 +308,7 @@ def dotted_keys(cls, sections=False):
 
 def closest_key(cls, key):
     """The valid dotted key a misspelt or misplaced ``key`` most likely meant, or None."""
-    keys = dotted_keys(cls, sections=True)
+    keys = [name for name in dotted_keys(cls, sections=True) if not key.startswith(name + ".")]  # not its own section
     flags = {flag.lstrip("-").replace("-", "_"): name for name, flag in cls.FLAGS.items()}
     leaf = key.rsplit(".", 1)[-1]
     if leaf in flags and flags[leaf] != key:  # a flag's name (lr, patience) for its setting
