@@ -410,7 +410,7 @@ def load_yaml(text):
 
 def dump_yaml(values):
     """Settings as YAML, in their declared order."""
-    return yaml.safe_dump(values, sort_keys=False, default_flow_style=None, allow_unicode=True)
+    return yaml.safe_dump(values, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
 def read_settings(path):
