@@ -393,14 +393,17 @@ class _Loader(yaml.SafeLoader):
     """YAML as a user means it: ``1e-3`` is a number (PyYAML's YAML 1.1 reads it as text without a dot)."""
 
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+class _Dumper(yaml.SafeDumper):
+    """Writes what :class:`_Loader` reads back the same (quotes the text ``1e5``)."""
+
+
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
                     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
                     |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
                     |[-+]?\.(?:inf|Inf|INF)
-                    |\.(?:nan|NaN|NAN))$""", re.X),
-    list("-+0123456789."))
+                    |\.(?:nan|NaN|NAN))$""", re.X)
+for _kind in (_Loader, _Dumper):
+    _kind.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
 
 
 def load_yaml(text):
@@ -408,9 +411,10 @@ def load_yaml(text):
     return yaml.load(text, Loader=_Loader)  # noqa: S506  (_Loader is a SafeLoader)
 
 
-def dump_yaml(values):
-    """Settings as YAML, in their declared order."""
-    return yaml.safe_dump(values, sort_keys=False, default_flow_style=False, allow_unicode=True)
+def dump_yaml(values, flow=False):
+    """Settings as YAML, in their declared order (``flow``: on one line, as ``--set`` takes a value)."""
+    return yaml.dump(values, Dumper=_Dumper, sort_keys=False, default_flow_style=flow, allow_unicode=True,
+                     width=10**6 if flow else 80)
 
 
 def read_settings(path):
