@@ -145,7 +145,7 @@ def train(
 ):
     """Train the ticket model (the seeds' graph) on a ticket file and write its run folder.
 
-    Settings, weakest first: defaults < --preset (triage) < --config FILE < --set KEY=VALUE < named flags.
+    Settings, weakest first: the defaults < the preset (triage) < --config FILE < --set KEY=VALUE < named flags.
     """
     if resume is not None:
         given = [f"--{key.replace('_', '-')}".replace("--sets", "--set") for key, value in locals().items()

@@ -68,7 +68,7 @@ def train(
 ):
     """Train a model and write its run folder (config, history, metrics, curves, models).
 
-    Settings, weakest first: the defaults < --preset < --config FILE < --set KEY=VALUE < the named flags.
+    Settings, weakest first: the defaults < the preset < --config FILE < --set KEY=VALUE < the named flags.
     """
     given = [f"--{key.replace('_', '-')}".replace("--sets", "--set") for key, value in locals().items()
              if value not in (None, []) and key not in ("resume", "verbose", "runs_dir")]
