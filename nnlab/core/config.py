@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from nnlab.core.errors import NnlabError
 
@@ -205,7 +205,7 @@ def at_least(flag, value, minimum):
 
 @functools.cache
 def _schema(cls):
-    return cls.model_json_schema()
+    return cls.model_json_schema() if hasattr(cls, "model_json_schema") else TypeAdapter(cls).json_schema()
 
 
 def _field_schema(cls, loc):
@@ -309,7 +309,7 @@ def dotted_keys(cls, sections=False):
 def closest_key(cls, key):
     """The valid dotted key a misspelt or misplaced ``key`` most likely meant, or None."""
     keys = [name for name in dotted_keys(cls, sections=True) if not key.startswith(name + ".")]  # not its own section
-    flags = {flag.lstrip("-").replace("-", "_"): name for name, flag in cls.FLAGS.items()}
+    flags = {flag.lstrip("-").replace("-", "_"): name for name, flag in getattr(cls, "FLAGS", {}).items()}
     leaf = key.rsplit(".", 1)[-1]
     if leaf in flags and flags[leaf] != key:  # a flag's name (lr, patience) for its setting
         return flags[leaf]
@@ -321,9 +321,10 @@ def closest_key(cls, key):
     return leaves[close[0]] if close else None
 
 
-def explain(error, cls):
+def explain(error, cls, name_keys=True):
     """One NnlabError for a pydantic ValidationError of ``cls``: the dotted key (and its flag), the value
-    received, what is allowed, and for a misspelt key the closest valid one."""
+    received, what is allowed, and for a misspelt key the closest valid one. ``name_keys=False``: the flag
+    alone (settings that only flags set, as the server's)."""
     problems = error.errors(include_url=False)
     first = problems[0]
     more = f" ({len(problems) - 1} more problem{'s' if len(problems) > 2 else ''} after this one.)" \
@@ -345,8 +346,8 @@ def explain(error, cls):
         return NnlabError(f"config must be a mapping of settings, got {value!r}.{more}")
     node = _field_schema(cls, loc)
     typed = not first["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
-    label = cls.FLAGS.get(key)
-    named = f" (setting {key})" if label else ""
+    label = getattr(cls, "FLAGS", {}).get(key)
+    named = f" (setting {key})" if label and name_keys else ""
     text = allowed(node, typed)
     if text.startswith("one of ") and "x-allowed" not in (node or {}):
         hint = _hint(value, (node or {}).get("enum", ()))
