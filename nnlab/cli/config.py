@@ -2,7 +2,7 @@
 
     nnlab config show seeds-final                       a preset, every setting filled in (YAML)
     nnlab config show seeds-final --set epochs=3        ... with what --set would change
-    nnlab config show runs/<name>/config.json           a run's settings (give it to `nnlab train --config`)
+    nnlab config show runs/<name>                       a run's settings (its config.json: `nnlab train --config`)
     nnlab config show triage --task tickets > my.yaml   a file to edit, for `nnlab tickets train --config my.yaml`
     nnlab config schema --task tickets > tickets.schema.json   for editors that check YAML against a schema
 
@@ -41,6 +41,8 @@ def resolve(source, task=None, sets=()):
     from nnlab.core.config import combine, from_dict, read_settings
 
     path = Path(source)
+    if path.is_dir() and (path / "config.json").is_file():  # a run folder: its settings
+        path = path / "config.json"
     is_file = path.suffix.lower() in SUFFIXES or path.is_file()
     named = read_settings(path).get("task") if is_file else None
     chosen = _task(task or named or "fashion")
@@ -52,13 +54,13 @@ def resolve(source, task=None, sets=()):
 
         raise NnlabError(f"{source} is neither a settings file (.yaml, .yml, .json) nor a preset of the "
                          f"{chosen.name} task ({', '.join(chosen.presets)}).{_hint(source, tuple(chosen.presets))}")
-    _, values = combine(chosen, None if is_file else source, path if is_file else None, sets)
+    _, values = combine(chosen, None if is_file else str(source), path if is_file else None, sets)
     values.setdefault("task", chosen.name)
     return from_dict(chosen.config_class, values, partial=True).resolved(partial=True)
 
 
 def show(source: str = typer.Argument(..., metavar="PRESET_OR_FILE",
-                                      help="A preset name, or a YAML/JSON settings file (e.g. a run's config.json)."),
+                                      help="A preset name, a YAML/JSON settings file or a run folder (its config.json)."),
          task: Optional[str] = typer.Option(None, help="fashion or tickets (default: the file's, else fashion)."),
          sets: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY=VALUE",
                                                   help="Change a setting by its dotted name (repeatable), "

@@ -120,8 +120,9 @@ def test_a_run_folder_from_before_still_evaluates_and_resumes(run_cli, tmp_path,
     (finished / "config.json").write_text(old)
     code, out, err = run_cli("evaluate", finished)
     assert code == 0 and "accuracy" in out, err
-    code, out, err = run_cli("config", "show", finished / "config.json")
-    assert code == 0 and "reduce_lr: null" in out, err
+    for source in (finished / "config.json", finished):  # the file, or the run folder
+        code, out, err = run_cli("config", "show", source)
+        assert code == 0 and "reduce_lr: null" in out and "name: tiny" in out, err
 
     with pytest.raises(Interrupted):  # stopped after its first epoch, then given the old config.json
         train(TASK.config("seeds-final", epochs=3, limit=600, verbose=0, name="stopped",
