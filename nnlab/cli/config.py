@@ -38,7 +38,8 @@ def resolve(source, task=None, sets=()):
     A ticket config needs no ticket file here (it is shown, not run). The task is ``task``, else the one
     the file names, else fashion.
     """
-    from nnlab.core.config import combine, from_dict, read_settings
+    from nnlab.core.config import from_dict
+    from nnlab.core.config_sources import combine, read_settings
 
     path = Path(source)
     if path.is_dir() and (path / "config.json").is_file():  # a run folder: its settings
@@ -50,10 +51,10 @@ def resolve(source, task=None, sets=()):
         raise NnlabError(f"{source} holds settings for the task {named!r}, not {chosen.name!r}; "
                          f"drop --task or use --task {named}.")
     if not is_file and source not in chosen.presets:
-        from nnlab.core.config import _hint
+        from nnlab.core.config_errors import did_you_mean
 
         raise NnlabError(f"{source} is neither a settings file (.yaml, .yml, .json) nor a preset of the "
-                         f"{chosen.name} task ({', '.join(chosen.presets)}).{_hint(source, tuple(chosen.presets))}")
+                         f"{chosen.name} task ({', '.join(chosen.presets)}).{did_you_mean(source, tuple(chosen.presets))}")
     _, values = combine(chosen, None if is_file else str(source), path if is_file else None, sets)
     values.setdefault("task", chosen.name)
     return from_dict(chosen.config_class, values, partial=True).resolved(partial=True)
@@ -66,7 +67,8 @@ def show(source: str = typer.Argument(..., metavar="PRESET_OR_FILE",
                                                   help="Change a setting by its dotted name (repeatable), "
                                                        "as `nnlab train --set` would.")):
     """Print every setting of a preset or a settings file, resolved, as YAML (what a run would use)."""
-    from nnlab.core.config import dump_yaml, to_dict
+    from nnlab.core.config import to_dict
+    from nnlab.core.config_sources import dump_yaml
 
     sys.stdout.write(dump_yaml(to_dict(resolve(source, task, sets or ()))))
 

@@ -155,7 +155,7 @@ def train(
                              f"{', '.join(given + (['--skip-bad'] if skip_bad else []))}.")
         result = _resume(resume, runs_dir, verbose)
     else:
-        from nnlab.core.config import settings_from
+        from nnlab.core.config_sources import settings_from
         from nnlab.core.training import train as run_training
         from nnlab.tickets.config import DEFAULT_PRESET
         from nnlab.tickets.task import TASK

@@ -72,7 +72,7 @@ def train(
     """
     given = [f"--{key.replace('_', '-')}".replace("--sets", "--set") for key, value in locals().items()
              if value not in (None, []) and key not in ("resume", "verbose", "runs_dir")]
-    from nnlab.core.config import settings_from
+    from nnlab.core.config_sources import settings_from
     from nnlab.core.training import resume as resume_run, train as run_training
     from nnlab.fashion.task import TASK
 

@@ -17,21 +17,19 @@ config is written to the run folder.
     >>> config = TASK.config("seeds-final", epochs=3)
     >>> config.optimizer.name, config.early_stopping.patience, config.epochs
     ('adam', 2, 3)
+    >>> from nnlab.core.config_sources import parse_sets
     >>> TASK.config("dnn", **parse_sets(["optimizer.learning_rate=1e-3"])).optimizer.learning_rate
     0.001
+
+Reading files and ``--set`` items is :mod:`nnlab.core.config_sources`; the error messages are
+:mod:`nnlab.core.config_errors`.
 """
 
-import difflib
-import functools
-import json
-import re
-from importlib import resources
-from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from nnlab.core.config_errors import at_least, choice, explain  # noqa: F401  (at_least, choice: used from here)
 from nnlab.core.errors import NnlabError
 
 OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adam")
@@ -183,178 +181,6 @@ class RunConfig(Settings):
         return from_dict(type(self), values, partial)
 
 
-# ---------------------------------------------------------------- checks with messages users can act on
-
-
-def choice(flag, value, choices):
-    """Refuse ``value`` unless it is one of ``choices``; suggests the closest one."""
-    if value not in choices:
-        raise NnlabError(f"{flag} must be one of {', '.join(map(str, choices))}; got {value!r}.{_hint(value, choices)}")
-
-
-def _hint(value, choices):
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
-
-
-def at_least(flag, value, minimum):
-    """Refuse anything but an integer >= minimum (bools too), naming the flag and the value."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise NnlabError(f"{flag} must be an integer >= {minimum}, got {value!r}.")
-
-
-@functools.cache
-def _schema(cls):
-    return cls.model_json_schema() if hasattr(cls, "model_json_schema") else TypeAdapter(cls).json_schema()
-
-
-def _field_schema(cls, loc):
-    """The JSON schema of the setting at ``loc`` (a path of keys) in ``cls``'s schema; None where there is none."""
-    root = _schema(cls)
-    node = root
-    for key in loc:
-        node = _deref(root, node)
-        if "anyOf" in node:  # X or null: the X
-            node = next((_deref(root, n) for n in node["anyOf"] if n.get("type") != "null"), node)
-        if key in node.get("properties", {}):
-            node = node["properties"][key]
-        elif isinstance(node.get("additionalProperties"), dict):
-            node = node["additionalProperties"]
-        else:
-            return None
-    node = _deref(root, node)
-    if "anyOf" in node:  # the section a "X or null" names, spelt out
-        node = {**node, "anyOf": [_deref(root, n) for n in node["anyOf"]]}
-    return node
-
-
-def _deref(root, node):
-    while "$ref" in node:
-        node = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
-    return node
-
-
-def _bounds(node):
-    low = (f"[{node['minimum']}" if "minimum" in node else f"({node['exclusiveMinimum']}"
-           if "exclusiveMinimum" in node else None)
-    high = (f"{node['maximum']}]" if "maximum" in node else f"{node['exclusiveMaximum']})"
-            if "exclusiveMaximum" in node else None)
-    if low and high:
-        return f"in {low}, {high}"
-    if low:
-        return f"{'>=' if low[0] == '[' else '>'} {low[1:]}"
-    if high:
-        return f"{'<=' if high[-1] == ']' else '<'} {high[:-1]}"
-    return ""
-
-
-def allowed(node, typed=True):
-    """What a setting's schema allows, in words: ``an integer >= 1``, ``in [0, 1)``, ``one of a, b`` ...
-
-    ``typed=False`` leaves out the type where only the bounds were broken (``--dropout must be in [0, 1)``).
-    """
-    if node is None:
-        return "a valid value"
-    if "x-allowed" in node:
-        return node["x-allowed"]
-    if "anyOf" in node:
-        kinds = [n for n in node["anyOf"] if n.get("type") != "null"]
-        text = " or ".join(allowed(n, typed) for n in kinds)
-        # "or null" only where the type was wrong: a number out of bounds was not meant to be null
-        return f"{text} or null" if typed and len(kinds) < len(node["anyOf"]) else text
-    if "enum" in node:
-        return "one of " + ", ".join(map(str, node["enum"]))
-    if "const" in node:
-        return repr(node["const"])
-    kind, bounds = node.get("type"), _bounds(node)
-    if kind == "integer":
-        return f"an integer {bounds}".strip()
-    if kind == "number":
-        return bounds if bounds and not typed else f"a number {bounds}".strip()
-    if kind == "boolean":
-        return "true or false"
-    if kind == "string":
-        return "text"
-    if kind == "object":
-        if "properties" in node or "title" in node and "additionalProperties" not in node:
-            return "a mapping of settings"
-        return "a mapping of names to numbers"
-    if kind == "array":
-        return "a list"
-    return "a valid value"
-
-
-def dotted_keys(cls, sections=False):
-    """Every setting's dotted name in ``cls``: ``epochs``, ``optimizer.learning_rate``, ``reduce_lr.factor`` ...;
-    with ``sections``, the sections' own names too (``optimizer``)."""
-    root = _schema(cls)
-
-    def walk(node, prefix):
-        node = _deref(root, node)
-        if "anyOf" in node:
-            named = [_deref(root, n) for n in node["anyOf"] if "properties" in _deref(root, n)]
-            node = named[0] if named else node
-        for key, child in node.get("properties", {}).items():
-            inner = _deref(root, child)
-            if "properties" in inner or any("properties" in _deref(root, n) for n in inner.get("anyOf", ())):
-                if sections:
-                    yield f"{prefix}{key}"
-                yield from walk(inner, f"{prefix}{key}.")
-            else:
-                yield f"{prefix}{key}"
-
-    return list(walk(root, ""))
-
-
-def closest_key(cls, key):
-    """The valid dotted key a misspelt or misplaced ``key`` most likely meant, or None."""
-    keys = [name for name in dotted_keys(cls, sections=True) if not key.startswith(name + ".")]  # not its own section
-    flags = {flag.lstrip("-").replace("-", "_"): name for name, flag in getattr(cls, "FLAGS", {}).items()}
-    leaf = key.rsplit(".", 1)[-1]
-    if leaf in flags and flags[leaf] != key:  # a flag's name (lr, patience) for its setting
-        return flags[leaf]
-    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.75)
-    if close:
-        return close[0]
-    leaves = {name.rsplit(".", 1)[-1]: name for name in reversed(keys)}  # a setting put in the wrong section
-    close = difflib.get_close_matches(leaf, list(leaves), n=1, cutoff=0.75)
-    return leaves[close[0]] if close else None
-
-
-def explain(error, cls, name_keys=True):
-    """One NnlabError for a pydantic ValidationError of ``cls``: the dotted key (and its flag), the value
-    received, what is allowed, and for a misspelt key the closest valid one. ``name_keys=False``: the flag
-    alone (settings that only flags set, as the server's)."""
-    problems = error.errors(include_url=False)
-    first = problems[0]
-    more = f" ({len(problems) - 1} more problem{'s' if len(problems) > 2 else ''} after this one.)" \
-        if len(problems) > 1 else ""
-    if isinstance((first.get("ctx") or {}).get("error"), NnlabError):  # a rule of a model validator: its message
-        return NnlabError(str(first["ctx"]["error"]) + more)
-    loc = [str(part) for part in first["loc"] if not str(part).startswith(("function-", "nullable["))]
-    key = ".".join(loc)
-    if first["type"] == "extra_forbidden":
-        close = closest_key(cls, key)
-        if close:
-            hint = f" Did you mean {close!r}?"
-        else:
-            section = _field_schema(cls, loc[:-1]) or {}
-            hint = f" Known keys: {', '.join(section.get('properties', {}))}."
-        return NnlabError(f"Unknown config key {key!r}.{hint}{more}")
-    value = first["input"]
-    if not loc:
-        return NnlabError(f"config must be a mapping of settings, got {value!r}.{more}")
-    node = _field_schema(cls, loc)
-    typed = not first["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
-    label = getattr(cls, "FLAGS", {}).get(key)
-    named = f" (setting {key})" if label and name_keys else ""
-    text = allowed(node, typed)
-    if text.startswith("one of ") and "x-allowed" not in (node or {}):
-        hint = _hint(value, (node or {}).get("enum", ()))
-        return NnlabError(f"{label or key} must be {text}; got {value!r}.{hint}{named}{more}")
-    return NnlabError(f"{label or key} must be {text}, got {value!r}{named}.{more}")
-
-
 # ---------------------------------------------------------------- dicts <-> configs
 
 
@@ -387,121 +213,8 @@ def merge(base, overrides):
     return merged
 
 
-# ---------------------------------------------------------------- YAML and JSON
+def read_json(path):
+    """The settings in a YAML or JSON file (the name Task.load_config knows; see config_sources.read_settings)."""
+    from nnlab.core.config_sources import read_settings
 
-
-class _Loader(yaml.SafeLoader):
-    """YAML as a user means it: ``1e-3`` is a number (PyYAML's YAML 1.1 reads it as text without a dot)."""
-
-
-class _Dumper(yaml.SafeDumper):
-    """Writes what :class:`_Loader` reads back the same (quotes the text ``1e5``)."""
-
-
-_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-                    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-                    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-                    |[-+]?\.(?:inf|Inf|INF)
-                    |\.(?:nan|NaN|NAN))$""", re.X)
-for _kind in (_Loader, _Dumper):
-    _kind.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
-
-
-def load_yaml(text):
-    """Parse YAML text safely (no Python objects), with ``1e-3`` a float."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506  (_Loader is a SafeLoader)
-
-
-def dump_yaml(values, flow=False):
-    """Settings as YAML, in their declared order (``flow``: on one line, as ``--set`` takes a value)."""
-    return yaml.dump(values, Dumper=_Dumper, sort_keys=False, default_flow_style=flow, allow_unicode=True,
-                     width=10**6 if flow else 80)
-
-
-def read_settings(path):
-    """The settings in a YAML (.yaml, .yml) or JSON file, as a dict; a missing or broken file is a user mistake."""
-    path = Path(path)
-    kind = "YAML" if path.suffix.lower() in (".yaml", ".yml") else "JSON"
-    try:
-        text = path.read_text()
-        values = load_yaml(text) if kind == "YAML" else json.loads(text)
-    except FileNotFoundError:
-        raise NnlabError(f"Config file {path} does not exist.") from None
-    except IsADirectoryError:
-        raise NnlabError(f"Config file {path} is a folder; give a .yaml or .json file (a run's config.json).") \
-            from None
-    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as error:
-        detail = " ".join(str(error).split())
-        raise NnlabError(f"Config file {path} is not valid {kind}: {detail}.") from None
-    if not isinstance(values, dict):
-        raise NnlabError(f"Config file {path} must hold a {kind} mapping of settings, got {type(values).__name__}.")
-    return values
-
-
-read_json = read_settings  # the name Task.load_config knows
-
-
-def parse_set(item):
-    """``"optimizer.learning_rate=1e-3"`` -> ``{"optimizer": {"learning_rate": 0.001}}``; the value is YAML
-    (``[300, 100]``, ``true``, ``null``, ``{factor: 0.5}``)."""
-    key, sep, text = item.partition("=")
-    parts = key.strip().split(".")
-    if not sep or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) for part in parts):
-        raise NnlabError(f"--set takes dotted.key=value (e.g. --set optimizer.learning_rate=0.01), got {item!r}.")
-    try:
-        value = load_yaml(text)
-    except yaml.YAMLError as error:
-        raise NnlabError(f"--set {item}: the value is not valid YAML ({' '.join(str(error).split())}); "
-                         "quote text with special characters.") from None
-    for part in reversed(parts):
-        value = {part: value}
-    return value
-
-
-def parse_sets(items):
-    """Every ``--set`` in order, merged (a later one wins)."""
-    values = {}
-    for item in items or ():
-        values = merge(values, parse_set(item))
-    return values
-
-
-def combine(task, preset=None, config=None, sets=(), flags=None, default_preset=None):
-    """``(preset name, settings dict)`` of a run of ``task``, weakest first: ``preset`` (else the one the file or
-    a ``--set preset=...`` names, else ``default_preset``), the settings file ``config`` (YAML or JSON, e.g. a
-    run's config.json), the ``--set`` items ``sets``, the nested dict ``flags`` (the named flags given)."""
-    values = read_settings(config) if config is not None else {}
-    values = merge(merge(values, parse_sets(sets)), flags or {})
-    named = values.pop("preset", None)
-    base = preset if preset is not None else named if named is not None else default_preset
-    if base is not None:
-        choice("--preset", base, tuple(task.presets))
-    return base, merge({**task.presets.get(base, {}), "preset": base}, values)
-
-
-def settings_from(task, preset=None, config=None, sets=(), flags=None, default_preset=None):
-    """A validated config of ``task`` from its defaults < preset < file < ``--set`` < flags (:func:`combine`)."""
-    base, values = combine(task, preset, config, sets, flags, default_preset)
-    return task.config_from_dict(values)
-
-
-# ---------------------------------------------------------------- presets, shipped as YAML
-
-
-def preset_files(system):
-    """``{name: path}`` of the preset files shipped in ``nnlab/presets/<system>/``."""
-    folder = resources.files("nnlab.presets").joinpath(system)
-    return {Path(entry.name).stem: entry for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-            if entry.name.endswith(".yaml")}
-
-
-def load_presets(system):
-    """``{name: settings dict}`` of every preset of ``system`` (without the ``task`` key each file states)."""
-    presets = {}
-    for name, entry in preset_files(system).items():
-        values = load_yaml(entry.read_text())
-        if not isinstance(values, dict):
-            raise NnlabError(f"preset file {entry} must hold a mapping of settings.")
-        values.pop("task", None)
-        presets[name] = values
-    return presets
+    return read_settings(path)

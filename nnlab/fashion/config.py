@@ -16,7 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from nnlab.core.config import RunConfig, load_presets
+from nnlab.core.config import RunConfig
+from nnlab.core.config_sources import load_presets
 from nnlab.core.errors import NnlabError
 from nnlab.fashion.models import APIS, MODELS
 

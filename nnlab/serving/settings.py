@@ -45,7 +45,7 @@ class Settings:
 
     def validate(self):
         """This object, or an NnlabError naming the ``nnlab serve`` flag that is out of range."""
-        from nnlab.core.config import explain
+        from nnlab.core.config_errors import explain
 
         try:
             _adapter().validate_python(dataclasses.asdict(self))

@@ -18,7 +18,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from nnlab.core.config import RunConfig, choice, load_presets
+from nnlab.core.config import RunConfig, choice
+from nnlab.core.config_sources import load_presets
 from nnlab.core.errors import NnlabError
 from nnlab.tickets.data import parse_columns, parse_levels
 from nnlab.tickets.models import MODELS

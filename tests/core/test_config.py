@@ -11,8 +11,9 @@ import re
 import keras
 import pytest
 
-from nnlab.core.config import (RunConfig, Settings, at_least, choice, from_dict, merge, read_json, read_settings,
+from nnlab.core.config import (RunConfig, Settings, at_least, choice, from_dict, merge, read_json,
                                to_dict)
+from nnlab.core.config_sources import read_settings
 from nnlab.core.errors import NnlabError
 from nnlab.core.training import build_optimizer
 from nnlab.fashion.config import FashionConfig

@@ -13,7 +13,8 @@ import pytest
 import yaml
 from hypothesis import given, settings, strategies as st
 
-from nnlab.core.config import combine, dump_yaml, load_yaml, merge, parse_set, parse_sets, settings_from
+from nnlab.core.config import merge
+from nnlab.core.config_sources import combine, dump_yaml, load_yaml, parse_set, parse_sets, settings_from
 from nnlab.core.errors import NnlabError
 from nnlab.fashion.task import TASK
 from nnlab.tickets.task import TASK as TICKETS

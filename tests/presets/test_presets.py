@@ -12,7 +12,8 @@ from pathlib import Path
 import jsonschema_rs
 import pytest
 
-from nnlab.core.config import load_yaml, preset_files, to_dict
+from nnlab.core.config import to_dict
+from nnlab.core.config_sources import load_yaml, preset_files
 from nnlab.fashion.task import TASK as FASHION
 from nnlab.tickets.task import TASK as TICKETS
 
