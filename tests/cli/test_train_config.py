@@ -144,3 +144,63 @@ def test_old_config_files_load_as_they_were():
             key: value for key, value in before.items() if key != "optimizer"}
         assert {key: now["optimizer"][key] for key in before["optimizer"]} == before["optimizer"]
         assert now["reduce_lr"] is None and now["optimizer"]["decay_rate"] == 0.1
+
+
+# ---------------------------------------------------------------- every setting, through the real command line
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from nnlab.core.config_errors import dotted_keys  # noqa: E402
+from nnlab.fashion.config import FashionConfig  # noqa: E402
+from nnlab.tickets.config import TicketsConfig  # noqa: E402
+
+SCHEMAS = {"fashion": FashionConfig, "tickets": TicketsConfig}
+CLI_PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def field_schemas(cls):
+    """``{dotted key: its JSON schema}`` of every leaf setting (X-or-null: the X)."""
+    from nnlab.core.config_errors import _field_schema
+
+    found = {}
+    for key in dotted_keys(cls):
+        node = _field_schema(cls, key.split("."))
+        node = next((n for n in node.get("anyOf", ()) if n.get("type") != "null"), node)
+        found[key] = node
+    return found
+
+
+BOUNDED = sorted((system, key, node) for system, cls in SCHEMAS.items() for key, node in field_schemas(cls).items()
+                 if node.get("type") in ("integer", "number") and ("minimum" in node or "exclusiveMinimum" in node))
+
+
+@CLI_PROPERTY
+@given(st.sampled_from(BOUNDED), st.integers(1, 1000))
+def test_any_value_below_a_bound_is_one_line_naming_the_key(run_cli, case, below):
+    system, key, node = case
+    low = node.get("minimum", node.get("exclusiveMinimum"))
+    value = low - below if "minimum" in node else low - below + 1
+    sets = ["--set", f"{key}={value}"] + (["--set", "data=t.csv"] if system == "tickets" else [])
+    line = one_error(run_cli, "config", "show", "--task", system, "dnn" if system == "fashion" else "seeds", *sets)
+    assert key in line or SCHEMAS[system].FLAGS.get(key, key) in line, line
+    assert f"got {value}" in line, line
+
+
+@CLI_PROPERTY
+@given(st.sampled_from(sorted((system, key) for system, cls in SCHEMAS.items() for key in dotted_keys(cls))),
+       st.integers(0, 100), st.sampled_from("xqz"))
+def test_a_misspelt_key_is_named_with_a_valid_suggestion(run_cli, case, where, letter):
+    system, key = case
+    where = where % (len(key) + 1)
+    wrong = key[:where] + letter + key[where:]
+    if wrong.startswith(".") or ".." in wrong or wrong.endswith("."):
+        return
+    line = one_error(run_cli, "config", "show", "--task", system, "dnn" if system == "fashion" else "seeds",
+                     "--set", f"{wrong}=1")
+    parts, given = key.split("."), wrong.split(".")
+    first = next(i for i, (a, b) in enumerate(zip(parts, given)) if a != b)
+    unknown = ".".join(given[:first + 1])  # pydantic stops at the first unknown level: a section or a setting
+    assert f"Unknown config key '{unknown}'" in line, line
+    if "Did you mean '" in line:
+        suggested = line.split("Did you mean '")[1].split("'")[0]
+        assert suggested in dotted_keys(SCHEMAS[system], sections=True)
