@@ -4,12 +4,13 @@
 ``runs/<name>/``, each file written atomically:
 
     config.json         the resolved config (its "task" says which system)
-    history.csv         one row per epoch: loss, metrics, val_loss, ... as Keras logs them
+    history.csv         one row per epoch: loss, metrics, val_loss, ... as Keras logs them, and
+                        learning_rate (the rate of the epoch's last optimizer step)
     history.json        the same, as History.history
     metrics.json        status (finished / interrupted), monitor, best epoch, stopped_epoch (0-based,
                         as Keras), val/test figures of the final model and of the best checkpoint,
                         seconds, versions, git commit
-    curves.png          train vs val, one panel per metric family
+    curves.png          train vs val, one panel per metric family; the learning rate
     best.keras          the best model by the monitor (ModelCheckpoint; best.h5 with save_format="h5",
                         best.weights.h5 with save_weights_only)
     final.keras         the model when training ended (after EarlyStopping's restore, if any)

@@ -93,6 +93,7 @@ def test_reduce_lr_lowers_the_rate_on_a_plateau(reference):
     assert history["learning_rate"] == pytest.approx(rates, rel=1e-6)
     assert min(rates) < RATE / 2  # the setup: the rate was lowered twice during the run
     assert reference.config.reduce_lr.monitor == "val_loss"  # null: the checkpoint's monitor
+    assert TASK.load_config(reference.run_dir / "config.json") == reference.config  # config.json repeats it
     assert float(reference.model.optimizer.learning_rate) == pytest.approx(states[-1]["learning_rate"], rel=1e-6)
     written = json.loads((reference.run_dir / "history.json").read_text())
     assert written["learning_rate"] == history["learning_rate"]
