@@ -23,7 +23,7 @@ from pathlib import Path
 from nnlab.core.errors import NnlabError
 
 OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adam")
-SCHEDULES = ("constant", "cosine", "exponential", "step", "warmup_cosine")  # nnlab.core.schedules builds them
+SCHEDULES = ("constant", "cosine", "exponential", "step", "warmup_cosine")  # built by nnlab.core.schedules
 
 
 @dataclasses.dataclass

@@ -24,9 +24,10 @@ batches is k steps; a last, partial batch is one step), so an epoch is
 
 import keras
 
+from nnlab.core.config import SCHEDULES  # the choices, declared with the settings
 from nnlab.core.errors import NnlabError
 
-SCHEDULES = ("constant", "cosine", "exponential", "step", "warmup_cosine")
+__all__ = ["SCHEDULES", "epochs_to_steps", "initial_rate", "learning_rate", "rate_at"]
 
 
 def epochs_to_steps(epochs, steps_per_epoch):
