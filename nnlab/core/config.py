@@ -70,6 +70,9 @@ class OptimizerConfig(Settings):
                              "drop --momentum or use --optimizer sgd.")
         if self.nesterov and self.name != "sgd":
             raise NnlabError(f"--nesterov applies to sgd only, not {self.name}.")
+        if self.warmup_epochs and self.schedule != "warmup_cosine":
+            raise NnlabError(f"optimizer.warmup_epochs applies to schedule warmup_cosine only, not "
+                             f"{self.schedule}; drop it or set optimizer.schedule=warmup_cosine.")
         return self
 
 
@@ -142,10 +145,14 @@ class RunConfig(Settings):
         choice("--model", self.model, tuple(task.models))
         if self.preset is not None:
             choice("--preset", self.preset, tuple(task.presets))
-        if self.reduce_lr is not None and self.optimizer.schedule != "constant":
-            raise NnlabError(f"reduce_lr sets the optimizer's learning rate, which schedule "
-                             f"{self.optimizer.schedule!r} already sets; use optimizer.schedule=constant or "
-                             "reduce_lr=null.")
+        opt = self.optimizer
+        if opt.schedule == "warmup_cosine" and not opt.warmup_epochs < self.epochs:
+            raise NnlabError(f"optimizer.warmup_epochs must be less than --epochs ({self.epochs}) to leave epochs "
+                             f"for the cosine decay, got {opt.warmup_epochs}.")
+        if self.reduce_lr is not None and opt.schedule != "constant":  # Keras refuses to set a scheduled rate
+            raise NnlabError(f"reduce_lr needs optimizer.schedule constant, got {opt.schedule!r}: a schedule sets "
+                             "the learning rate itself. Set optimizer.schedule=constant or drop reduce_lr "
+                             "(reduce_lr=null).")
         outputs = [output.name for output in task.outputs]
         if self.loss_weights and len(outputs) == 1:  # compile_args has nothing to weigh it against
             raise NnlabError(f"--loss-weights weighs the losses of several outputs, but the {task.name} task has "
@@ -153,15 +160,16 @@ class RunConfig(Settings):
         for key in self.loss_weights or {}:
             choice("--loss-weights: output", key, tuple(outputs))
         logged = task.log_names(validation=self.has_validation())
-        monitors = (("checkpoint monitor", self.checkpoint.monitor), ("early-stopping monitor",
-                    self.early_stopping.monitor), ("reduce_lr monitor", self.reduce_lr and self.reduce_lr.monitor))
-        for flag, monitor in monitors:
+        monitors = (("--monitor (checkpoint monitor)", "--monitor ", self.checkpoint.monitor),
+                    ("--monitor (early-stopping monitor)", "--monitor ", self.early_stopping.monitor),
+                    ("reduce_lr.monitor", "reduce_lr.monitor=", self.reduce_lr and self.reduce_lr.monitor))
+        for label, setting, monitor in monitors:
             if monitor is None:
                 continue
             if monitor.startswith("val_") and not self.has_validation():
-                raise NnlabError(f"--monitor {monitor} needs validation data, but this run has none; "
-                                 f"use --monitor {monitor[4:]} or keep a validation split.")
-            choice(f"--monitor ({flag})", monitor, logged)
+                raise NnlabError(f"{setting}{monitor} needs validation data, but this run has none; "
+                                 f"use {setting}{monitor[4:]} or keep a validation split.")
+            choice(label, monitor, logged)
         return self
 
     def validate(self):

@@ -37,7 +37,8 @@ def one_error(run_cli, *args):
                                             "(setting checkpoint.enabled)."),
     (["--set", "optimizer.decay_rate=1.5"], "optimizer.decay_rate must be in (0, 1], got 1.5."),
     (["--set", "reduce_lr.factor=0"], "reduce_lr.factor must be in (0, 1), got 0."),
-    (["--set", "reduce_lr.patience=2", "--schedule", "cosine"], "reduce_lr sets the optimizer's learning rate"),
+    (["--set", "reduce_lr.patience=2", "--schedule", "cosine"], "reduce_lr needs optimizer.schedule constant, "
+                                                                "got 'cosine'"),
     (["--set", "dropout=2"], "--dropout must be in [0, 1), got 2 (setting dropout)."),
     (["--set", "optimizer={name: adamw}"], "got 'adamw'. Did you mean 'adam'? (setting optimizer.name)"),
     (["--set", "epochs"], "--set takes dotted.key=value"),
@@ -91,6 +92,18 @@ def test_a_run_config_repeats_the_run(run_cli, tmp_path):
     assert first["batch_size"] == 64 and first["preset"] == "dnn"
     history = [json.loads((tmp_path / "runs" / name / "history.json").read_text()) for name in "ab"]
     assert history[0] == history[1] and len(history[0]["loss"]) == 2
+
+
+def test_set_reaches_reduce_lr(run_cli, tmp_path):
+    """--set reduce_lr.* turns on Keras' ReduceLROnPlateau: with min_delta 10 no epoch counts as progress."""
+    code, _, err = run_cli("train", "--preset", "dnn", "--limit", "300", "--epochs", "3", "--verbose", "0",
+                           "--name", "plateau", "--set", "optimizer.learning_rate=1e-3",
+                           "--set", "reduce_lr={patience: 0, factor: 0.5, min_delta: 10}")
+    assert code == 0, err
+    config = json.loads((tmp_path / "runs" / "plateau" / "config.json").read_text())
+    assert config["reduce_lr"]["factor"] == 0.5 and config["reduce_lr"]["monitor"] == "val_loss"
+    rates = json.loads((tmp_path / "runs" / "plateau" / "history.json").read_text())["learning_rate"]
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] < rates[0]
 
 
 def test_tickets_monitor_sets_both_monitors_and_set_reaches_any_setting(run_cli, tmp_path, tickets_csv):

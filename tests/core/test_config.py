@@ -115,12 +115,12 @@ def test_ints_are_accepted_where_floats_are_expected():
     ({"loss_weights": {"class": 2.0}}, "--loss-weights weighs the losses of several outputs",
      "the fashion task has one (class); drop --loss-weights."),
     ({"task": "ticket"}, "these settings are for the task 'ticket', not 'fashion'", "nnlab ticket train"),
-    ({"reduce_lr": {}, "optimizer": {"schedule": "cosine"}}, "reduce_lr sets the optimizer's learning rate",
-     "use optimizer.schedule=constant or reduce_lr=null"),
-    ({"reduce_lr": {"monitor": "val_acc"}}, "--monitor (reduce_lr monitor) must be one of",
+    ({"reduce_lr": {}, "optimizer": {"schedule": "cosine"}}, "reduce_lr needs optimizer.schedule constant",
+     "Set optimizer.schedule=constant or drop reduce_lr (reduce_lr=null)."),
+    ({"reduce_lr": {"monitor": "val_acc"}}, "reduce_lr.monitor must be one of",
      "got 'val_acc'. Did you mean 'val_accuracy'?"),
-    ({"validation": "none", "reduce_lr": {"monitor": "val_loss"}}, "--monitor val_loss needs validation data",
-     "use --monitor loss"),
+    ({"validation": "none", "reduce_lr": {"monitor": "val_loss"}}, "reduce_lr.monitor=val_loss needs validation data",
+     "use reduce_lr.monitor=loss"),
 ])
 def test_bad_values_name_the_flag_and_the_value(overrides, flag, received):
     with pytest.raises(NnlabError, match=re.escape(flag) + ".*" + re.escape(received)):
