@@ -128,7 +128,7 @@ def test_the_history_logs_the_rate_of_each_epochs_last_step_in_optimizer_steps(t
     ({"reduce_lr": {"min_lr": -0.1}}, "reduce_lr.min_lr must be >= 0, got -0.1"),
     ({"reduce_lr": {"monitor": "val_acuracy"}}, "got 'val_acuracy'. Did you mean 'val_accuracy'"),
     ({"reduce_lr": {"pateince": 2}}, "Unknown config key 'reduce_lr.pateince'. Did you mean 'reduce_lr.patience'"),
-    ({"reduce_lr": {"patience": "2"}}, r"reduce_lr.patience must be int, got '2' \(str\)"),
+    ({"reduce_lr": {"patience": "2"}}, r"reduce_lr.patience must be an integer >= 0, got '2'"),
     ({"optimizer": {"schedule": "warmup_cosine", "warmup_epochs": 5}},
      r"optimizer.warmup_epochs must be less than --epochs \(5\)"),
     ({"optimizer": {"schedule": "cosine", "warmup_epochs": 1}},

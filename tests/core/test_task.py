@@ -234,7 +234,7 @@ def test_loss_weights_for_an_unknown_output_are_refused():
     with pytest.raises(NnlabError, match=r"--loss-weights: output must be one of score, group; got 'grup'\. "
                                          r"Did you mean 'group'\?"):
         TOY.config(loss_weights={"grup": 1.0})
-    with pytest.raises(NnlabError, match=r"--loss-weights score=-0\.5: a loss weight must be >= 0"):
+    with pytest.raises(NnlabError, match=r"loss_weights\.score must be >= 0, got -0\.5"):
         TOY.config(loss_weights={"score": -0.5})
 
 
