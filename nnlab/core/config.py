@@ -79,10 +79,10 @@ class RunConfig:
 
     def validate(self):
         """Check every value; raise NnlabError naming the first bad one and the fix. Returns self."""
-        from nnlab.core.task import get_task
+        from nnlab.core.registry import task_for
 
         check_types(self)
-        task = get_task(self.task)
+        task = task_for(self)
         choice("--model", self.model, task.models)
         if self.preset is not None:
             choice("--preset", self.preset, tuple(task.presets))
@@ -131,10 +131,10 @@ class RunConfig:
 
     def resolved(self):
         """A validated copy with every automatic value filled in (as written to config.json)."""
-        from nnlab.core.task import get_task
+        from nnlab.core.registry import task_for
 
         config = from_dict(type(self), to_dict(self))
-        default = get_task(config.task).default_monitor(config)
+        default = task_for(config).default_monitor(config)
         config.checkpoint.monitor = config.checkpoint.monitor or default
         config.early_stopping.monitor = config.early_stopping.monitor or config.checkpoint.monitor
         return config.validate()

@@ -40,10 +40,10 @@ def load_served(path):
 
 def task_of(served):
     """The ticket task with the served model's outputs and label names."""
-    from nnlab.tickets.task import TASK, task_with_head
+    from nnlab.tickets.task import TASK
 
     extra = [name for name in served.outputs_order if name not in ("priority", "department")]
-    return (task_with_head(extra[0]) if extra else TASK).with_labels(served.labels)
+    return TASK.with_head(extra[0] if extra else None).with_labels(served.labels)
 
 
 def describe(served, outputs):

@@ -152,7 +152,7 @@ def test_predict_only_bad_files_exits_2_naming_each(run_cli, run, bad):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["predict", "runs/tiny", "photos", "--out", "p.txt"], "--out must be a .csv file, got p.txt"),
+    (["predict", "runs/tiny", "photos", "--out", "p.txt"], "--out must end in .csv, got p.txt"),
     (["predict", "runs/tiny", "photos", "--out", "nofolder/p.csv"], "folder nofolder does not exist"),
     (["predict", "runs/tiny", "photos", "--max-pixels", "0"], "--max-pixels must be an integer >= 1, got 0"),
     (["predict", "runs/tiny", "empty"], "no image files in empty (looked for .png, .jpg"),
@@ -167,7 +167,7 @@ def test_predict_mistakes(run_cli, run, photos, tmp_path, args, message):
 def test_photos_and_predict_are_for_fashion_runs(run_cli, tmp_path, photos):
     from types import SimpleNamespace
 
-    from nnlab.cli.train import _evaluate_photos
+    from nnlab.cli.evaluate import _evaluate_photos
     from nnlab.core.errors import NnlabError
 
     (tmp_path / "runs" / "triage").mkdir(parents=True)

@@ -9,7 +9,7 @@ import pytest
 from nnlab.core.errors import Interrupted, NnlabError
 from nnlab.core.saving import load_model
 from nnlab.core.training import resume, train
-from nnlab.tickets.task import TASK, read_vectorizer
+from nnlab.tickets.task import TASK
 from nnlab.tickets.triage import load_served
 from tickets.fixtures import tiny_config
 
@@ -46,8 +46,7 @@ def test_run_folder_has_the_ticket_extras(ticket_run):
 
 def test_served_model_gives_the_final_models_outputs(ticket_run):
     config = TASK.load_config(ticket_run / "config.json")
-    vectorizer, _ = read_vectorizer(ticket_run)
-    splits = TASK.load_data(config, vectorizer=vectorizer)
+    splits = TASK.load_data(config, TASK.preprocessing(ticket_run))
     source = splits.source
     test = source.tickets.take(source.indices["test"])
     numeric = load_model(ticket_run / "final.keras").predict(splits.x_test, verbose=0)
