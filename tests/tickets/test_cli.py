@@ -63,6 +63,20 @@ def test_add_head_keeps_the_frozen_layers_bit_identical(run_cli, ticket_run, tmp
     code, out, _ = run_cli("tickets", "predict", new_run, "--json", TICKET)
     assert code == 0 and json.loads(out)["difficulty"] in ("easy", "medium", "hard")
 
+    # The extra head is a setting of the run, not a task of its own name ...
+    config = json.loads((new_run / "config.json").read_text())
+    assert (config["task"], config["head"]) == ("tickets", "difficulty")
+    code, evaluated, err = run_cli("tickets", "evaluate", new_run)
+    assert code == 0 and "difficulty_accuracy" in evaluated, err
+    # ... and a run folder an older nnlab wrote (task "tickets_difficulty") still evaluates and resumes.
+    legacy = ticket_run.parent / "with-difficulty-legacy"
+    shutil.copytree(new_run, legacy, dirs_exist_ok=True)
+    (legacy / "config.json").write_text(json.dumps({**config, "task": "tickets_difficulty"}))
+    code, out, err = run_cli("tickets", "evaluate", legacy)
+    assert code == 0 and out.splitlines()[1:] == evaluated.splitlines()[1:], err
+    code, _, err = run_cli("tickets", "train", "--resume", legacy)
+    assert code == 0 and "finished already" in err
+
 
 @pytest.mark.parametrize("args, message", [
     (("tickets", "train", "missing.csv"), "ticket file missing.csv does not exist"),
