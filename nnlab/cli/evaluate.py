@@ -190,8 +190,10 @@ def ticket_run(run):
 
 
 def evaluate_tickets(run: Path = typer.Argument(..., help="A ticket run folder."),
-             data: Optional[Path] = typer.Argument(None, help="Ticket file to score (default: the run's test split)."),
-             skip_bad: bool = typer.Option(False, "--skip-bad", help="Score the good rows of a file with bad ones.")):
+                     data: Optional[Path] = typer.Argument(None, help="Ticket file to score (default: the run's "
+                                                                      "test split)."),
+                     skip_bad: bool = typer.Option(False, "--skip-bad", help="Score the good rows of a file with "
+                                                                             "bad ones.")):
     """Loss and metrics of every head of a run's final model, on its test split or on another ticket file."""
     from nnlab.core.evaluation import evaluate as run_evaluate
     from nnlab.core.saving import load_model
@@ -207,7 +209,8 @@ def evaluate_tickets(run: Path = typer.Argument(..., help="A ticket run folder."
     else:
         tickets = read_tickets(data, require=("priority", *labels), label_sets=labels, skip_bad=skip_bad,
                                columns=config.column_map(), priority_levels=config.levels())
-        x, y, what, skipped = vectorizer.transform(tickets), task.targets(tickets, labels), str(data), len(tickets.skipped)
+        x, y, what = vectorizer.transform(tickets), task.targets(tickets, labels), str(data)
+        skipped = len(tickets.skipped)
     model = load_model(run_dir / "final.keras")
     results = run_evaluate(model, x, y, task)
     count = len(y["priority"])

@@ -211,14 +211,16 @@ def _print_predictions(rows):
 
 
 def predict_tickets(run: Path = typer.Argument(..., help="A ticket run folder (or its served.keras)."),
-            file: Optional[Path] = typer.Argument(None, help="Tickets to triage, .jsonl or .csv (title, body, tags; "
-                                                             "or the columns the run was trained with)."),
-            ticket: Optional[str] = typer.Option(None, "--json", help='One ticket (or a list) as JSON: '
-                                                 '\'{"title": "...", "body": "...", "tags": ["billing"]}\'.'),
-            out: Optional[Path] = typer.Option(None, help="Write the predictions here (.csv or .jsonl); "
-                                                          "default: JSONL on standard output."),
-            skip_bad: bool = typer.Option(False, "--skip-bad", help="Triage the good rows of a file with bad ones."),
-            batch_size: int = typer.Option(256, help="Tickets per batch.")):
+                    file: Optional[Path] = typer.Argument(None, help="Tickets to triage, .jsonl or .csv (title, "
+                                                                     "body, tags; or the columns the run was trained "
+                                                                     "with)."),
+                    ticket: Optional[str] = typer.Option(None, "--json", help='One ticket (or a list) as JSON: '
+                                                         '\'{"title": "...", "body": "...", "tags": ["billing"]}\'.'),
+                    out: Optional[Path] = typer.Option(None, help="Write the predictions here (.csv or .jsonl); "
+                                                                  "default: JSONL on standard output."),
+                    skip_bad: bool = typer.Option(False, "--skip-bad", help="Triage the good rows of a file with bad "
+                                                                            "ones."),
+                    batch_size: int = typer.Option(256, help="Tickets per batch.")):
     """Priority, department and its probabilities (and any extra head) for each ticket."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

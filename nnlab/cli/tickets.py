@@ -65,7 +65,8 @@ def make_data(n: int = typer.Option(20_000, "--n", help="Number of tickets."),
 def _print_run(metrics, run_dir):
     names = [key for key in ("loss", "priority_mae", "department_accuracy") if key in (metrics.get("test") or {})]
     names += [key for key in (metrics.get("test") or {}) if key not in names and key.endswith("_accuracy")]
-    rows = split_rows(metrics, {"train": "train (last epoch)", "val": "val (final model)", "test": "test (final model)"})
+    labels = {"train": "train (last epoch)", "val": "val (final model)", "test": "test (final model)"}
+    rows = split_rows(metrics, labels)
     base = metrics.get("baselines") or {}
     if base:
         rows["test, baseline (mean / majority)"] = {"priority_mae": base["test_priority_mae_mean"],

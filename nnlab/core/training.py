@@ -344,7 +344,7 @@ def _finish(task, config, run_dir, splits, model, history, timer, early_stopping
             metrics["best_checkpoint"]["test"] = evaluate(best, splits.x_test, splits.y_test, task, batch_size=batch)
             if splits.x_val is not None:
                 metrics["best_checkpoint"]["val"] = evaluate(best, splits.x_val, splits.y_val, task, batch_size=batch)
-    metrics.update(task.write_extras(run_dir, model, splits, metrics))
+    metrics.update(task.write_extras(run_dir, model, splits, metrics) or {})  # None: a task that adds nothing
     metrics["versions"] = versions()
     write_json(run_dir / "metrics.json", metrics)
 
