@@ -53,7 +53,7 @@ def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a
         check_output(out, (".csv",))
     if max_pixels is not None:
         at_least("--max-pixels", max_pixels, 1)
-    if Path(model).is_dir() and (run_values(model) or {"task": "fashion"})["task"] != "fashion":
+    if Path(model).is_dir() and (run_values(model) or {}).get("task", "fashion") != "fashion":
         raise NnlabError(f"{model} is not a Fashion-MNIST run; `nnlab predict` classifies product photos.")
     files = find_photos(images)
     if not files:

@@ -125,7 +125,7 @@ def test_log_names_are_what_keras_logs():
 
 def test_train_writes_a_full_run_folder(toy_run):
     run_dir = toy_run.run_dir
-    assert {p.name for p in run_dir.iterdir()} == RUN_FILES  # resume-state.npz is gone once finished
+    assert {p.name for p in run_dir.iterdir()} == RUN_FILES | {"toy.txt"}  # resume-state.npz: gone once finished
     assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     config = json.loads((run_dir / "config.json").read_text())
     assert config["task"] == "toy_two" and config["hidden"] == 16
