@@ -28,7 +28,7 @@ def train(
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: Keras' for the optimizer)."),
     momentum: Optional[float] = typer.Option(None, help="Momentum (sgd, rmsprop)."),
     nesterov: Optional[bool] = typer.Option(None, "--nesterov/--no-nesterov", help="Nesterov momentum (sgd)."),
-    schedule: Optional[str] = typer.Option(None, help="Learning rate: constant, or cosine decay to 0."),
+    schedule: Optional[str] = typer.Option(None, help="Learning rate: constant, cosine (to 0), exponential, step or warmup_cosine."),
     dropout: Optional[float] = typer.Option(None, help="Dropout rate after the hidden layer, 0 <= R < 1."),
     epochs: Optional[int] = typer.Option(None, help="Epochs (maximum, with early stopping)."),
     batch_size: Optional[int] = typer.Option(None, help="Samples per step (seeds: 32)."),

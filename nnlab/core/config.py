@@ -23,7 +23,7 @@ from pathlib import Path
 from nnlab.core.errors import NnlabError
 
 OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adam")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "exponential", "step", "warmup_cosine")  # built by nnlab.core.schedules
 
 
 @dataclasses.dataclass
@@ -33,6 +33,10 @@ class OptimizerConfig:
     momentum: float = 0.0  # sgd and rmsprop only
     nesterov: bool = False  # sgd only
     schedule: str = "constant"  # constant, or cosine: CosineDecay from learning_rate to 0 over all steps
+    # (more in nnlab.core.schedules): exponential, step, warmup_cosine
+    warmup_epochs: float = 0.0  # warmup_cosine: linear from 0 to learning_rate over these epochs
+    decay_rate: float = 0.1  # exponential / step: the factor per decay_epochs (smooth / at each boundary)
+    decay_epochs: float = 10.0  # exponential / step
 
 
 @dataclasses.dataclass
@@ -52,6 +56,18 @@ class EarlyStoppingConfig:
 
 
 @dataclasses.dataclass
+class ReduceLRConfig:
+    """Keras' ReduceLROnPlateau: the learning rate times ``factor`` after ``patience`` epochs without progress."""
+
+    monitor: str | None = None  # None: as the checkpoint
+    factor: float = 0.1  # 0 < factor < 1
+    patience: int = 5  # epochs without an improvement of min_delta before lowering
+    min_delta: float = 1e-4
+    min_lr: float = 0.0  # never below this
+    cooldown: int = 0  # epochs after a reduction before counting again
+
+
+@dataclasses.dataclass
 class RunConfig:
     """The settings of a training run that know nothing of the data or the model."""
 
@@ -68,6 +84,7 @@ class RunConfig:
     eval_batch_size: int = 1000  # validation/test only
     checkpoint: CheckpointConfig = dataclasses.field(default_factory=CheckpointConfig)
     early_stopping: EarlyStoppingConfig = dataclasses.field(default_factory=EarlyStoppingConfig)
+    reduce_lr: ReduceLRConfig | None = None  # None: off; needs optimizer.schedule constant
     seed: int = 42  # weights, dropout and shuffling; same seed + machine -> same history
     verbose: int = 1  # 0 silent, 1 progress bar, 2 one line per epoch (as Keras' fit)
     save_format: str = "keras"  # whole-model files: keras (.keras) or h5 (legacy, as the older seed)
@@ -108,6 +125,7 @@ class RunConfig:
             raise NnlabError(f"--nesterov applies to sgd only, not {opt.name}.")
         if self.early_stopping.patience is not None:
             at_least("--early-stopping", self.early_stopping.patience, 0)
+        self._validate_learning_rate()
         if self.name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name):
             raise NnlabError(f"--name must be letters, digits, '.', '_' or '-', got {self.name!r}.")
         outputs = [output.name for output in task.outputs]
@@ -120,7 +138,8 @@ class RunConfig:
                 raise NnlabError(f"--loss-weights {key}={weight}: a loss weight must be >= 0.")
         logged = task.log_names(validation=self.has_validation())
         for flag, monitor in (("checkpoint monitor", self.checkpoint.monitor),
-                              ("early-stopping monitor", self.early_stopping.monitor)):
+                              ("early-stopping monitor", self.early_stopping.monitor),
+                              ("reduce_lr.monitor", self.reduce_lr and self.reduce_lr.monitor)):
             if monitor is None:
                 continue
             if monitor.startswith("val_") and not self.has_validation():
@@ -128,6 +147,35 @@ class RunConfig:
                                  f"use --monitor {monitor[4:]} or keep a validation split.")
             choice(f"--monitor ({flag})", monitor, logged)
         return self
+
+    def _validate_learning_rate(self):
+        """optimizer.warmup_epochs / decay_rate / decay_epochs and reduce_lr (nnlab.core.schedules uses them)."""
+        opt = self.optimizer
+        if not opt.warmup_epochs >= 0:
+            raise NnlabError(f"optimizer.warmup_epochs must be >= 0, got {opt.warmup_epochs}.")
+        if opt.warmup_epochs and opt.schedule != "warmup_cosine":
+            raise NnlabError(f"optimizer.warmup_epochs applies to schedule warmup_cosine only, not "
+                             f"{opt.schedule}; drop it or set optimizer.schedule=warmup_cosine.")
+        if opt.schedule == "warmup_cosine" and not opt.warmup_epochs < self.epochs:
+            raise NnlabError(f"optimizer.warmup_epochs must be less than --epochs ({self.epochs}) to leave epochs "
+                             f"for the cosine decay, got {opt.warmup_epochs}.")
+        if not 0 < opt.decay_rate <= 1:
+            raise NnlabError(f"optimizer.decay_rate must be in (0, 1], got {opt.decay_rate}.")
+        if not opt.decay_epochs > 0:
+            raise NnlabError(f"optimizer.decay_epochs must be > 0, got {opt.decay_epochs}.")
+        reduce = self.reduce_lr
+        if reduce is None:
+            return
+        if opt.schedule != "constant":  # ReduceLROnPlateau sets the rate, which Keras refuses under a schedule
+            raise NnlabError(f"reduce_lr needs optimizer.schedule constant, got {opt.schedule!r}: a schedule sets "
+                             "the learning rate itself. Set optimizer.schedule=constant or drop reduce_lr.")
+        if not 0 < reduce.factor < 1:
+            raise NnlabError(f"reduce_lr.factor must be in (0, 1), got {reduce.factor}.")
+        at_least("reduce_lr.patience", reduce.patience, 0)
+        at_least("reduce_lr.cooldown", reduce.cooldown, 0)
+        for key in ("min_delta", "min_lr"):
+            if not getattr(reduce, key) >= 0:
+                raise NnlabError(f"reduce_lr.{key} must be >= 0, got {getattr(reduce, key)}.")
 
     def resolved(self):
         """A validated copy with every automatic value filled in (as written to config.json)."""
@@ -137,6 +185,8 @@ class RunConfig:
         default = task_for(config).default_monitor(config)
         config.checkpoint.monitor = config.checkpoint.monitor or default
         config.early_stopping.monitor = config.early_stopping.monitor or config.checkpoint.monitor
+        if config.reduce_lr is not None:
+            config.reduce_lr.monitor = config.reduce_lr.monitor or config.checkpoint.monitor
         return config.validate()
 
 
@@ -155,6 +205,11 @@ def at_least(flag, value, minimum):
     """Refuse anything but an integer >= minimum (bools too), naming the flag and the value."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise NnlabError(f"{flag} must be an integer >= {minimum}, got {value!r}.")
+
+
+def _nested(annotation):
+    """The dataclass of a field typed ``Settings`` or ``Settings | None`` (reduce_lr), else None."""
+    return next((kind for kind in _allowed_types(annotation) if dataclasses.is_dataclass(kind)), None)
 
 
 def _allowed_types(annotation):
@@ -176,6 +231,8 @@ def _fits(value, kind):
         return _is_number(value)
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if dataclasses.is_dataclass(kind):
+        return isinstance(value, kind)
     return kind in (str, bool) and isinstance(value, kind)
 
 
@@ -184,6 +241,8 @@ def _type_name(kind):
         return "null"
     if typing.get_origin(kind) is dict:
         return "a mapping of names to numbers"
+    if dataclasses.is_dataclass(kind):
+        return "a mapping of settings"
     return kind.__name__
 
 
@@ -192,7 +251,7 @@ def check_types(obj, prefix=""):
     hints = typing.get_type_hints(type(obj))
     for field in dataclasses.fields(obj):
         value, annotation = getattr(obj, field.name), hints[field.name]
-        if dataclasses.is_dataclass(annotation):
+        if _nested(annotation) and isinstance(value, _nested(annotation)):
             check_types(value, f"{prefix}{field.name}.")
             continue
         allowed = _allowed_types(annotation)
@@ -217,8 +276,8 @@ def _build(cls, values, prefix=""):
             hint = f" Did you mean {prefix + close[0]!r}?" if close else f" Known keys: {', '.join(fields)}."
             raise NnlabError(f"Unknown config key {prefix + key!r}.{hint}")
         field_type = hints[key]
-        if dataclasses.is_dataclass(field_type):
-            value = _build(field_type, value, f"{prefix}{key}.")
+        if dataclasses.is_dataclass(field_type) or (_nested(field_type) and value is not None):
+            value = _build(_nested(field_type), value, f"{prefix}{key}.")
         elif field_type in (float, float | None) and _is_number(value):
             value = float(value)
         kwargs[key] = value

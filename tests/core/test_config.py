@@ -41,7 +41,8 @@ def test_shared_defaults_follow_the_seeds():
     ({"optimizer": {"learning_rat": 0.1}}, r"Unknown config key 'optimizer\.learning_rat'\. "
                                            r"Did you mean 'optimizer\.learning_rate'\?"),
     ({"optimizer": {"lr": 0.1}}, r"Unknown config key 'optimizer\.lr'\. "
-                                 r"Known keys: name, learning_rate, momentum, nesterov, schedule\.$"),
+                                 r"Known keys: name, learning_rate, momentum, nesterov, schedule, warmup_epochs, "
+                                 r"decay_rate, decay_epochs\.$"),
     ({"zzz": 1}, r"Unknown config key 'zzz'\. Known keys: .*\bmodel\b.*\bepochs\b"),
 ])
 def test_unknown_keys_are_refused_with_a_suggestion(values, message):

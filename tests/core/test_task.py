@@ -131,7 +131,7 @@ def test_train_writes_a_full_run_folder(toy_run):
     assert config["task"] == "toy_two" and config["hidden"] == 16
     assert config["checkpoint"]["monitor"] == "val_loss"
     history = json.loads((run_dir / "history.json").read_text())
-    assert set(history) == set(TOY.log_names()) and all(len(v) == 3 for v in history.values())
+    assert set(history) == {*TOY.log_names(), "learning_rate"} and all(len(v) == 3 for v in history.values())
     header = (run_dir / "history.csv").read_text().splitlines()[0]
     assert header == ",".join(["epoch", *sorted(history)])
 
