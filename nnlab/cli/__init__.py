@@ -1,8 +1,10 @@
 """The ``nnlab`` command: ``nnlab COMMAND --help`` for each.
 
     nnlab data info | show              the Fashion-MNIST data            (nnlab/cli/data.py)
-    nnlab train | evaluate | predict    train, resume, score, classify    (nnlab/cli/train.py)
-    nnlab summary | plot-model          look at a model                   (nnlab/cli/train.py)
+    nnlab train                         train, resume                     (nnlab/cli/train.py)
+    nnlab evaluate                      score a run (both systems)        (nnlab/cli/evaluate.py)
+    nnlab predict                       classify photos (both systems)    (nnlab/cli/predict.py)
+    nnlab summary | plot-model          look at a model                   (nnlab/cli/models.py)
     nnlab calibrate                     temperature scaling of a run      (nnlab/cli/calibrate.py)
     nnlab runs list | show              the run folders                   (nnlab/cli/runs.py)
     nnlab reproduce                     the seeds' experiments            (nnlab/cli/reproduce.py)

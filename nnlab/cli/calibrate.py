@@ -4,7 +4,6 @@
                                          into the run; `nnlab predict` and `nnlab evaluate` then use them
                                          (and calibrated.keras.jaxexport, its Keras-free copy for predict)
 
-Also the tables of calibration figures that ``nnlab evaluate`` prints.
 """
 
 from pathlib import Path
@@ -12,20 +11,9 @@ from typing import Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from nnlab.cli.common import DataDir, console
-
-COLUMNS = (("accuracy", "accuracy", "{:.4f}"), ("nll", "NLL", "{:.4f}"), ("brier", "Brier", "{:.4f}"),
-           ("ece", "ECE", "{:.2%}"))
-
-
-def metrics_table(rows, title=None):
-    """A table with one row per ``label -> {"accuracy", "nll", "brier", "ece"}``."""
-    table = Table("", *(header for _, header, _ in COLUMNS), title=title, title_justify="left")
-    for label, metrics in rows.items():
-        table.add_row(label, *(fmt.format(metrics[key]) for key, _, fmt in COLUMNS))
-    return table
+from nnlab.cli.common import FIRST_SYSTEM, DataDir, console, run_values
+from nnlab.cli.output import calibration_table
 
 
 def calibrate(run: Path = typer.Argument(..., help="A run folder made by `nnlab train` (path, or name in runs/)."),
@@ -46,10 +34,12 @@ def calibrate(run: Path = typer.Argument(..., help="A run folder made by `nnlab 
 
     run_dir = find_run(run)
     overrides = {} if data_dir is None else {"data_dir": str(data_dir)}
+    if (run_values(run_dir) or {}).get("task") == FIRST_SYSTEM:  # also a folder older than "task" in config.json
+        overrides["task"] = FIRST_SYSTEM
     report = calibrate_run(run_dir, overrides=overrides, extras=_extras(run_dir, ood_images, ood_photos))
     for name, entry in report["outputs"].items():
         rows = {f"{split} {when}": entry[split][when] for split in ("val", "test") for when in ("before", "after")}
-        console.print(metrics_table(rows, title=f"{name}: T = {entry['temperature']:.4f} (fitted on val, "
+        console.print(calibration_table(rows, title=f"{name}: T = {entry['temperature']:.4f} (fitted on val, "
                                                 f"{entry['val']['samples']:,} samples)"))
     console.print(f"wrote {run_dir / CALIBRATED_FILE}, {CALIBRATION_FILE} and {RELIABILITY_FILE} "
                   f"(from {report['source_model']})")
@@ -63,9 +53,7 @@ def calibrate(run: Path = typer.Argument(..., help="A run folder made by `nnlab 
 
 
 def _extras(run_dir, images, photos):
-    from nnlab.core.runs import read_run
-
-    if (read_run(run_dir)["config"] or {}).get("task", "fashion") != "fashion":
+    if (run_values(run_dir) or {}).get("task") != FIRST_SYSTEM:
         return None
     return {"images": images, "photos": photos}
 

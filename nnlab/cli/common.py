@@ -1,4 +1,7 @@
-"""What the command groups share: the console, the --data-dir option, output-file checks, Ctrl-C."""
+"""What the command groups share: the console, the --data-dir option, finding a run's task and settings, Ctrl-C.
+
+Output files and tables: :mod:`nnlab.cli.output`.
+"""
 
 import functools
 from pathlib import Path
@@ -12,12 +15,37 @@ console = Console()
 DataDir = typer.Option(None, "--data-dir", help="Folder with the four IDX files (.gz or raw).")
 
 
-def check_png(out):
-    """Refuse an output path that is not a .png in an existing folder, before any work is done."""
-    if Path(out).suffix.lower() != ".png":
-        raise NnlabError(f"output file must end in .png, got {out}.")
-    if not Path(out).resolve().parent.is_dir():
-        raise NnlabError(f"folder {Path(out).parent} does not exist; create it first.")
+# Run folders written before runs named their task (config.json without "task") are the fashion
+# classifier's, the only system then. The command line says so; the core has no default system.
+FIRST_SYSTEM = "fashion"
+
+
+def run_values(run_dir):
+    """A run folder's config.json as a dict (None if it has none), its task named even in the oldest folders."""
+    from nnlab.core.runs import read_run
+
+    values = read_run(run_dir)["config"]
+    return None if values is None else {"task": FIRST_SYSTEM, **values}
+
+
+def run_task(run, runs_dir="runs"):
+    """``(run_dir, task, values)`` of a run named on the command line (a folder, or a name in ``runs_dir``).
+
+    ``task``: the run's task with its variant (e.g. a ticket run's extra head), as its settings say;
+    ``values``: its config.json. A folder without a config.json gives ``(run_dir, None, None)``.
+    """
+    from nnlab.core.runs import find_run
+    from nnlab.core.task import task_for
+
+    run_dir = find_run(run, runs_dir)
+    values = run_values(run_dir)
+    return run_dir, (None if values is None else task_for(values)), values
+
+
+def run_settings(run, runs_dir="runs"):
+    """``(run_dir, task, config)``: :func:`run_task` with the settings as the task's validated config."""
+    run_dir, task, values = run_task(run, runs_dir)
+    return run_dir, task, (None if values is None else task.config_from_dict(values))
 
 
 def drop_none(values):

@@ -6,7 +6,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from nnlab.cli.common import DataDir, check_png, console, stoppable
+from nnlab.cli.common import DataDir, console, stoppable
+from nnlab.cli.output import check_png
 from nnlab.core.errors import NnlabError
 
 app = typer.Typer(help="Inspect the Fashion-MNIST data.", no_args_is_help=True)

@@ -27,7 +27,7 @@ from typing import NamedTuple, Optional
 
 import typer
 
-from nnlab.cli.common import console
+from nnlab.cli.common import FIRST_SYSTEM, console
 from nnlab.core.errors import NnlabError
 
 # The presets whose calibrated run is served by default (issue 9: the speed preset's run is what the
@@ -55,7 +55,7 @@ def fashion_runs(runs_dir):
     found = []
     for run in list_runs(runs_dir):
         config = run["config"] or {}
-        if run["broken"] or config.get("task", "fashion") != "fashion":
+        if run["broken"] or config.get("task", FIRST_SYSTEM) != "fashion":
             continue
         try:
             source = resolve_model_path(run["path"])

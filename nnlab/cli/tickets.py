@@ -1,5 +1,7 @@
 """``nnlab tickets make-data | train | evaluate | predict | add-head``: support-ticket triage.
 
+evaluate and predict: nnlab/cli/evaluate.py and nnlab/cli/predict.py, beside the fashion commands.
+
     nnlab tickets make-data --n 20000 --out tickets.csv --seed 0     synthetic tickets (not real data)
     nnlab tickets train tickets.csv                                  preset triage -> runs/<name>/
     nnlab tickets train export.csv --columns title=Subject,body=Description,tags=Tags,priority=Priority,\
@@ -11,9 +13,7 @@
     nnlab tickets add-head runs/<name> --name difficulty --classes 3 a third head on the shared Dense(64)
 """
 
-import json
 import os
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -24,9 +24,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from nnlab.cli.common import console, drop_none, stoppable
+from nnlab.cli.common import console, drop_none, run_task, stoppable
+from nnlab.cli.evaluate import evaluate_tickets, ticket_run
+from nnlab.cli.output import check_output, figures_table, split_rows
+from nnlab.cli.predict import predict_tickets
 from nnlab.core.errors import NnlabError
 
 app = typer.Typer(help="Support-ticket triage: priority and department from title, body and tags.",
@@ -55,6 +57,7 @@ def make_data(n: int = typer.Option(20_000, "--n", help="Number of tickets."),
     from nnlab.tickets.synth import generate, write_tickets
 
     at_least("--n", n, 1)
+    check_output(out, (".csv", ".jsonl"))
     write_tickets(generate(n, seed), out)
     console.print(f"wrote {n:,} synthetic tickets to {escape(str(out))} (seed {seed})")
 
@@ -62,16 +65,13 @@ def make_data(n: int = typer.Option(20_000, "--n", help="Number of tickets."),
 def _print_run(metrics, run_dir):
     names = [key for key in ("loss", "priority_mae", "department_accuracy") if key in (metrics.get("test") or {})]
     names += [key for key in (metrics.get("test") or {}) if key not in names and key.endswith("_accuracy")]
-    table = Table("split", *names)
-    for split, label in (("train", "train (last epoch)"), ("val", "val (final model)"), ("test", "test (final model)")):
-        if metrics.get(split):
-            table.add_row(label, *(f"{metrics[split][n]:.4f}" if n in metrics[split] else "-" for n in names))
+    labels = {"train": "train (last epoch)", "val": "val (final model)", "test": "test (final model)"}
+    rows = split_rows(metrics, labels)
     base = metrics.get("baselines") or {}
     if base:
-        row = {"priority_mae": base["test_priority_mae_mean"],
-               "department_accuracy": base["test_department_accuracy_majority"]}
-        table.add_row("test, baseline (mean / majority)", *(f"{row[n]:.4f}" if n in row else "-" for n in names))
-    console.print(table)
+        rows["test, baseline (mean / majority)"] = {"priority_mae": base["test_priority_mae_mean"],
+                                                    "department_accuracy": base["test_department_accuracy_majority"]}
+    console.print(figures_table(rows, names))
     data = metrics.get("data") or {}
     if data.get("skipped"):
         console.print(f"[yellow]skipped {data['skipped']} bad rows[/] of {data['file']} (--skip-bad); "
@@ -83,15 +83,12 @@ def _print_run(metrics, run_dir):
 
 
 def _resume(resume, runs_dir, verbose):
-    from nnlab.core.runs import find_run, read_run
     from nnlab.core.training import resume as resume_run
-    from nnlab.tickets.task import task_for_config
 
-    run_dir = find_run(resume, runs_dir or "runs")
-    config = read_run(run_dir)["config"] or {}
-    if not str(config.get("task", "")).startswith("tickets"):
-        raise NnlabError(f"{run_dir} is not a ticket run (task {config.get('task')!r}); use `nnlab train --resume`.")
-    task_for_config(config)  # an add-head run's task is registered before the core asks for it
+    run_dir, task, values = run_task(resume, runs_dir or "runs")
+    if task is None or task.name != "tickets":
+        raise NnlabError(f"{run_dir} is not a ticket run (task {(values or {}).get('task')!r}); "
+                         "use `nnlab train --resume`.")
     return resume_run(run_dir, verbose=verbose)
 
 
@@ -180,108 +177,6 @@ def train(
     _print_run(result.metrics, result.run_dir)
 
 
-def _run_config(run):
-    from nnlab.core.runs import find_run, read_run
-    from nnlab.tickets.task import task_for_config
-
-    run_dir = find_run(run)
-    values = read_run(run_dir)["config"]
-    if not values or not str(values.get("task", "")).startswith("tickets"):
-        raise NnlabError(f"{run_dir} is not a ticket run folder (made by `nnlab tickets train`).")
-    task = task_for_config(values)
-    return run_dir, task, task.config_from_dict(values)
-
-
-def evaluate(run: Path = typer.Argument(..., help="A ticket run folder."),
-             data: Optional[Path] = typer.Argument(None, help="Ticket file to score (default: the run's test split)."),
-             skip_bad: bool = typer.Option(False, "--skip-bad", help="Score the good rows of a file with bad ones.")):
-    """Loss and metrics of every head of a run's final model, on its test split or on another ticket file."""
-    from nnlab.core.evaluation import evaluate as run_evaluate
-    from nnlab.core.saving import load_model
-    from nnlab.tickets.data import read_tickets
-    from nnlab.tickets.task import read_vectorizer
-
-    run_dir, task, config = _run_config(run)
-    vectorizer, labels = read_vectorizer(run_dir)
-    if data is None:
-        splits = task.load_data(config, vectorizer=vectorizer)
-        x, y, what = splits.x_test, splits.y_test, f"its test split of {config.data}"
-        skipped = len(splits.source.skipped)
-    else:
-        tickets = read_tickets(data, require=("priority", *labels), label_sets=labels, skip_bad=skip_bad,
-                               columns=config.column_map(), priority_levels=config.levels())
-        x, y, what, skipped = vectorizer.transform(tickets), task.targets(tickets, labels), str(data), len(tickets.skipped)
-    model = load_model(run_dir / "final.keras")
-    results = run_evaluate(model, x, y, task)
-    count = len(y["priority"])
-    console.print(f"{escape(str(run_dir / 'final.keras'))} on {escape(what)} ({count:,} tickets"
-                  f"{f', {skipped} bad rows skipped' if skipped else ''}):")
-    console.print("departments: " + escape(", ".join(labels["department"]))
-                  + (f"; priority levels: {escape(', '.join(config.levels()))}" if config.levels() else ""))
-    table = Table("metric", "value")
-    for key, value in results.items():
-        table.add_row(key, f"{value:.4f}")
-    if config.levels():
-        table.add_row("priority_level_accuracy", f"{_level_accuracy(model, x, y, config.levels()):.4f}")
-    console.print(table)
-
-
-def _level_accuracy(model, x, y, levels):
-    """The share of tickets whose predicted score is nearest their own priority level."""
-    import numpy as np
-
-    from nnlab.tickets.data import nearest_level
-
-    outputs = model.predict(x, verbose=0, batch_size=1000)
-    scores = np.ravel(outputs["priority"] if isinstance(outputs, dict) else outputs[0])
-    return float(np.mean([nearest_level(p, levels) == nearest_level(t, levels)
-                          for p, t in zip(scores, np.ravel(y["priority"]))]))
-
-
-def predict(run: Path = typer.Argument(..., help="A ticket run folder (or its served.keras)."),
-            file: Optional[Path] = typer.Argument(None, help="Tickets to triage, .jsonl or .csv (title, body, tags; "
-                                                             "or the columns the run was trained with)."),
-            ticket: Optional[str] = typer.Option(None, "--json", help='One ticket (or a list) as JSON: '
-                                                 '\'{"title": "...", "body": "...", "tags": ["billing"]}\'.'),
-            out: Optional[Path] = typer.Option(None, help="Write the predictions here (.csv or .jsonl); "
-                                                          "default: JSONL on standard output."),
-            skip_bad: bool = typer.Option(False, "--skip-bad", help="Triage the good rows of a file with bad ones."),
-            batch_size: int = typer.Option(256, help="Tickets per batch.")):
-    """Priority, department and its probabilities (and any extra head) for each ticket."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from nnlab.core.config import at_least
-    from nnlab.tickets.data import parse_ticket, read_tickets
-    from nnlab.tickets.triage import format_rows, load_served, output_kind, triage, write_rows
-
-    at_least("--batch-size", batch_size, 1)
-    if (file is None) == (ticket is None):
-        raise NnlabError("give either a ticket file (.jsonl or .csv) or --json '{...}', not both and not neither.")
-    if out is not None:
-        output_kind(out)  # refuse a bad output name before any work
-    tickets = parse_ticket(ticket) if ticket is not None else None  # a typo in --json fails before any loading
-    served = load_served(run)
-    if tickets is None:  # the file in the columns the run was trained on (its --columns)
-        tickets = read_tickets(file, require=(), skip_bad=skip_bad, columns=served.columns)
-    if file is None:
-        rows = triage(served, tickets, batch_size)
-    else:
-        stderr = type(console)(stderr=True)
-        columns = (TextColumn("triage"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=stderr, transient=True) as bar:
-            task = bar.add_task("triage", total=len(tickets))
-            rows = triage(served, tickets, batch_size, progress=lambda n: bar.advance(task, n))
-        if tickets.skipped:
-            stderr.print(f"[yellow]skipped {len(tickets.skipped)} bad rows[/] (first: {escape(str(tickets.skipped[0]))})")
-    titles = tickets.title if file is not None else None
-    if out is None:
-        sys.stdout.write(format_rows(rows, "jsonl", titles) if file is not None
-                         else json.dumps(rows[0] if len(rows) == 1 else rows, indent=2) + "\n")
-        return
-    write_rows(rows, out, titles)
-    console.print(f"wrote {len(rows):,} predictions to {escape(str(out))}")
-
-
 def add_head(run: Path = typer.Argument(..., help="A finished ticket run folder (functional model)."),
              name: str = typer.Option(..., help="The new output's name: a label column of the data (e.g. difficulty)."),
              classes: int = typer.Option(..., help="Number of classes of the new head."),
@@ -295,15 +190,15 @@ def add_head(run: Path = typer.Argument(..., help="A finished ticket run folder 
     """A new run with a third softmax head on the trained model's shared Dense(64); shared layers frozen."""
     from nnlab.core.config import at_least, to_dict
     from nnlab.core.training import train as run_training
-    from nnlab.tickets.task import head_labels, task_with_head
+    from nnlab.tickets.task import head_labels
 
     at_least("--classes", classes, 2)
-    run_dir, _, base = _run_config(run)
+    run_dir, base_task, base = ticket_run(run)
     if base.head is not None:
         raise NnlabError(f"{run_dir} already has the extra head {base.head!r}; add heads to a two-output run.")
     data_path = str(data) if data is not None else base.data
     found = head_labels(data_path, name, labels, classes, base.skip_bad, base.column_map())
-    task = task_with_head(name)
+    task = base_task.with_head(name)  # the settings' "head" names the new output (no task name of its own)
     values = {key: value for key, value in to_dict(base).items() if key not in ("name", "preset")}
     config = task.config_from_dict({
         **values, "task": task.name, "data": data_path, "base_run": str(run_dir.resolve()), "head": name,
@@ -315,6 +210,6 @@ def add_head(run: Path = typer.Argument(..., help="A finished ticket run folder 
     _print_run(result.metrics, result.run_dir)
 
 
-for _name, _command in (("make-data", make_data), ("train", train), ("evaluate", evaluate), ("predict", predict),
-                        ("add-head", add_head)):
+for _name, _command in (("make-data", make_data), ("train", train), ("evaluate", evaluate_tickets),
+                        ("predict", predict_tickets), ("add-head", add_head)):
     app.command(_name)(stoppable(_command))

@@ -367,15 +367,16 @@ def calibrate_run(run_dir, splits=None, bins=BINS, overrides=None, extras=None):
     from nnlab.core.exported import export_beside
     from nnlab.core.runs import read_run, versions, write_json
     from nnlab.core.saving import load_model, resolve_model_path, save_model
-    from nnlab.core.task import get_task
+    from nnlab.core.task import task_for
 
     run_dir = Path(run_dir)
     run = read_run(run_dir)
     if run["config"] is None:
         raise NnlabError(f"{run_dir} is not a usable run folder ({run['broken']}); calibrate a run made by "
                          "`nnlab train`.")
-    task = get_task(run["config"].get("task", "fashion"))
-    config = task.config_from_dict({**run["config"], **(overrides or {})})
+    values = {**run["config"], **(overrides or {})}  # overrides may name the task of a folder older than "task"
+    task = task_for(values)
+    config = task.config_from_dict(values)
     source = resolve_model_path(run_dir)
     model = load_model(source)
     splits = task.load_data(config) if splits is None else splits

@@ -139,9 +139,9 @@ class RunConfig(Settings):
     @model_validator(mode="after")
     def _fits_the_task(self):
         """The rules that need the task: its models, presets, outputs and the names Keras logs."""
-        from nnlab.core.task import get_task
+        from nnlab.core.registry import task_for
 
-        task = get_task(self.task)
+        task = task_for(self)  # the variant these settings name (an add-head run's head)
         choice("--model", self.model, tuple(task.models))
         if self.preset is not None:
             choice("--preset", self.preset, tuple(task.presets))
@@ -178,11 +178,11 @@ class RunConfig(Settings):
 
     def resolved(self, partial=False):
         """A validated copy with every automatic value filled in (as written to config.json)."""
-        from nnlab.core.task import get_task
+        from nnlab.core.registry import task_for
 
         values = to_dict(self)
         checkpoint, stopping = values["checkpoint"], values["early_stopping"]
-        checkpoint["monitor"] = checkpoint["monitor"] or get_task(self.task).default_monitor(self)
+        checkpoint["monitor"] = checkpoint["monitor"] or task_for(self).default_monitor(self)
         stopping["monitor"] = stopping["monitor"] or checkpoint["monitor"]
         if values["reduce_lr"] is not None:
             values["reduce_lr"]["monitor"] = values["reduce_lr"]["monitor"] or checkpoint["monitor"]

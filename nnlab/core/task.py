@@ -2,9 +2,9 @@
 
 The core trains, saves, evaluates and writes run folders for any :class:`Task`.
 A task says what its data and models are; the core never imports a task's code
-directly: ``get_task("fashion")`` imports ``nnlab.fashion.task`` and takes its
-``TASK``. Adding a system is adding a package with a ``task.py``; nothing under
-``nnlab/core/`` changes.
+directly: ``get_task("fashion")`` (:mod:`nnlab.core.registry`) imports
+``nnlab.fashion.task`` and takes its ``TASK``. Adding a system is adding a package
+with a ``task.py``; nothing under ``nnlab/core/`` changes.
 
     >>> from nnlab.core.task import get_task
     >>> task = get_task("fashion")
@@ -19,23 +19,25 @@ A task declares:
   logs ``department_loss``, ``val_department_accuracy``, ...
 - ``config_class``: its :class:`~nnlab.core.config.RunConfig` subclass;
   ``presets``: named settings; ``models``: the model names ``build_model`` knows.
-- ``load_data(config)`` -> :class:`Splits`; ``build_model(config)`` -> keras.Model.
-- optionally ``adapt_inputs`` (reshape inputs for a model saved elsewhere),
-  ``describe`` (name a prediction), ``default_monitor``, ``write_extras``
-  (extra files in a run folder) and ``calibrate_extras`` (what ``nnlab calibrate``
-  fits besides temperatures).
+- ``load_data(config, preprocessing=None)`` -> :class:`Splits`; ``build_model(config)`` -> keras.Model.
+- optionally fitted preprocessing (the ticket vectorizer): ``fit_preprocessing``
+  learns it from the training split, ``preprocessing(run_dir)`` reads a finished
+  run's, and ``load_data`` takes it so a run is scored as it was trained;
+- ``variant(settings)``: the task for one run's settings (a ticket run with an
+  extra head has a third output), read from the settings, never from a name;
+- ``adapt_inputs`` (reshape inputs for a model saved elsewhere), ``describe``
+  (name a prediction), ``default_monitor``, ``write_extras`` (extra files in a
+  run folder; returns the metrics.json entries they add) and ``calibrate_extras``
+  (what ``nnlab calibrate`` fits besides temperatures).
 """
 
 import dataclasses
-import functools
-import importlib
-import os
-import pkgutil
-import re
 
 import numpy as np
 
 from nnlab.core.errors import NnlabError
+# Finding tasks lives in nnlab.core.registry (the config looks tasks up there); importable from here as before.
+from nnlab.core.registry import get_task, import_tasks, register_task, task_for, task_names  # noqa: F401
 
 # Endings of the Keras metric names (as logged) where larger is better; everything else is a loss or an error.
 # "acc" is how Keras logs metrics=["acc"]; F1Score, FBetaScore and R2Score log f1_score, fbeta_score, r2_score.
@@ -99,6 +101,35 @@ def best_epoch(history, monitor):
     return int(np.argmax(values) if mode(monitor) == "max" else np.argmin(values))
 
 
+def describe(outputs, predictions):
+    """Name each sample's prediction of a model with ``outputs`` (:class:`Output`, ...), without a Task object.
+
+    ``predictions``: an array for one output, a dict or list of arrays for several. One dict per
+    sample: ``{name: label, name_index: i, name_probabilities: {label: p}}`` for a class output,
+    ``{name: value}`` for a value output.
+
+        >>> describe((Output("class", "sparse_categorical_crossentropy", labels=("cat", "dog")),), [[0.2, 0.8]])
+        [{'class': 'dog', 'class_index': 1, 'class_probabilities': {'cat': 0.2, 'dog': 0.8}}]
+    """
+    if len(outputs) == 1:
+        predictions = {outputs[0].name: predictions}
+    elif isinstance(predictions, (list, tuple)):
+        predictions = dict(zip((o.name for o in outputs), predictions))
+    rows = None
+    for output in outputs:
+        values = np.asarray(predictions[output.name])
+        rows = rows or [{} for _ in range(len(values))]
+        for row, value in zip(rows, values):
+            if output.labels is None:
+                row[output.name] = float(np.ravel(value)[0])
+                continue
+            top = int(np.argmax(value))
+            row[output.name] = output.labels[top]
+            row[f"{output.name}_index"] = top
+            row[f"{output.name}_probabilities"] = {label: float(p) for label, p in zip(output.labels, value)}
+    return rows or []
+
+
 class Task:
     """Base class of a system's task; subclasses set the class attributes and the two builders."""
 
@@ -110,9 +141,36 @@ class Task:
 
     # ------------------------------------------------------------ what each task provides
 
-    def load_data(self, config):
-        """The run's :class:`Splits` (the same ones every time for the same config)."""
+    def load_data(self, config, preprocessing=None):
+        """The run's :class:`Splits` (the same ones every time for the same config).
+
+        ``preprocessing``: fitted state from :meth:`preprocessing` (a finished run's), used as it
+        is; None: fitted on the training split (:meth:`fit_preprocessing`), for a new run.
+        """
         raise NotImplementedError
+
+    def fit_preprocessing(self, config, train):
+        """State learned from the training split's raw samples ``train`` (e.g. vocabularies); None: nothing."""
+        return None
+
+    def preprocessing(self, run_dir):
+        """The fitted preprocessing state a finished run folder saved (None for a task without any)."""
+        return None
+
+    def variant(self, settings):
+        """The task for one run's ``settings`` (a config, or a dict such as config.json); default: this task.
+
+        A task whose outputs depend on a setting (the ticket task's ``head``) returns a copy with them.
+        """
+        return self
+
+    def reads_name(self, name):
+        """Whether run folders naming the task ``name`` are this task's (older nnlab saved variants' names)."""
+        return name == self.name
+
+    def upgrade_settings(self, values):
+        """Settings an older nnlab saved (a dict), in today's form; ``config_from_dict`` reads them through this."""
+        return values
 
     def build_model(self, config):
         """A fresh, uncompiled keras.Model for ``config`` (weights built)."""
@@ -126,7 +184,11 @@ class Task:
         return "val_loss" if config.has_validation() else "loss"
 
     def write_extras(self, run_dir, model, splits, metrics):
-        """Extra files and metrics.json entries a task adds to a finished run folder."""
+        """Write a task's extra files into a finished run folder; returns the metrics.json entries they add.
+
+        ``metrics``: the run's figures so far (read, not changed). Returns a dict, ``{}`` for none.
+        """
+        return {}
 
     def calibrate_extras(self, run_dir, config, splits, calibrated, **options):
         """What ``nnlab calibrate`` fits for this task beyond temperatures (files in ``run_dir``; ``calibrated``:
@@ -180,25 +242,9 @@ class Task:
         """Name each sample's prediction: class label and probabilities, or the value, per output.
 
         ``predictions``: what ``model.predict`` returned (an array for one output,
-        a dict or list of arrays for several). Returns one dict per sample.
+        a dict or list of arrays for several). Returns one dict per sample (:func:`describe`).
         """
-        if not self.multi_output:
-            predictions = {self.outputs[0].name: predictions}
-        elif isinstance(predictions, (list, tuple)):
-            predictions = dict(zip((o.name for o in self.outputs), predictions))
-        rows = None
-        for output in self.outputs:
-            values = np.asarray(predictions[output.name])
-            rows = rows or [{} for _ in range(len(values))]
-            for row, value in zip(rows, values):
-                if output.labels is None:
-                    row[output.name] = float(np.ravel(value)[0])
-                    continue
-                top = int(np.argmax(value))
-                row[output.name] = output.labels[top]
-                row[f"{output.name}_index"] = top
-                row[f"{output.name}_probabilities"] = {label: float(p) for label, p in zip(output.labels, value)}
-        return rows or []
+        return describe(self.outputs, predictions)
 
     # ------------------------------------------------------------ configs
 
@@ -214,7 +260,7 @@ class Task:
     def config_from_dict(self, values):
         from nnlab.core.config import from_dict
 
-        values = dict(values)
+        values = self.upgrade_settings(dict(values))
         if values.setdefault("task", self.name) != self.name:
             raise NnlabError(f"these settings are for the task {values['task']!r}, not {self.name!r}; "
                              f"use that task's command (e.g. `nnlab {values['task']} train`).")
@@ -226,49 +272,3 @@ class Task:
 
         return self.config_from_dict(merge(read_json(path), overrides))
 
-
-# ---------------------------------------------------------------- finding tasks
-
-
-@functools.cache
-def _task_names():
-    import nnlab
-
-    # Looked up in the folders, not imported: naming the tasks imports none of them (nor their packages).
-    return tuple(sorted(info.name for info in pkgutil.iter_modules(nnlab.__path__)
-                        if info.ispkg and info.name != "core"  # core/task.py is this interface
-                        and any(module.name == "task" for module in
-                                pkgutil.iter_modules([os.path.join(info.module_finder.path, info.name)]))))
-
-
-_REGISTERED = {}
-
-
-def register_task(task):
-    """Make a task defined outside nnlab's packages known to the core (e.g. your own system, or a test's)."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", task.name or ""):
-        raise NnlabError(f"a task's name must be lowercase letters, digits and '_', got {task.name!r}.")
-    _REGISTERED[task.name] = task
-    return task
-
-
-def task_names():
-    """The systems nnlab knows: every ``nnlab`` subpackage with a ``task.py``, and registered tasks."""
-    return sorted({*_task_names(), *_REGISTERED})
-
-
-def get_task(name):
-    """The :class:`Task` registered as ``name``, else the one of the package ``nnlab.<name>`` (``task.TASK``)."""
-    if name in _REGISTERED:
-        return _REGISTERED[name]
-    if isinstance(name, str) and name in _task_names():
-        return importlib.import_module(f"nnlab.{name}.task").TASK
-    import_tasks()  # a task package may register variants of its task when imported (e.g. an added head)
-    if name in _REGISTERED:
-        return _REGISTERED[name]
-    raise NnlabError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}.")
-
-
-def import_tasks():
-    """Import every task package, so that the Keras classes each registers are known when loading."""
-    return [get_task(name) for name in task_names()]

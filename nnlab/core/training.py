@@ -48,7 +48,7 @@ from nnlab.core.errors import AlreadyFinished, Interrupted, NnlabError
 from nnlab.core.evaluation import evaluate
 from nnlab.core.runs import clean_temporary, new_run_dir, read_run, versions, write_json
 from nnlab.core.saving import load_model, save_model
-from nnlab.core.task import best_epoch, get_task, mode, num_samples
+from nnlab.core.task import best_epoch, mode, num_samples, task_for
 
 
 def enable_compile_cache():
@@ -204,7 +204,7 @@ def train(config, splits=None, model=None, extra_callbacks=()):
     Raises :class:`~nnlab.core.errors.Interrupted` on Ctrl-C, after saving what ``resume`` needs.
     """
     config = config.resolved()
-    task = get_task(config.task)
+    task = task_for(config)
     enable_compile_cache()
     enable_straight_line_random()
     keras.utils.set_random_seed(config.seed)
@@ -231,7 +231,7 @@ def resume(run_dir, splits=None, model=None, extra_callbacks=(), verbose=None):
     if info["status"] == "finished":
         raise AlreadyFinished(f"{run_dir} finished already ({info['metrics'].get('epochs_run')} epochs); "
                               "nothing to resume. Start a new run with --name to train again.")
-    task = get_task(info["config"].get("task"))
+    task = task_for(info["config"])
     config = task.config_from_dict(info["config"])
     if verbose is not None:
         config.verbose = verbose
@@ -360,7 +360,7 @@ def _finish(task, config, run_dir, splits, model, history, timer, early_stopping
             metrics["best_checkpoint"]["test"] = evaluate(best, splits.x_test, splits.y_test, task, batch_size=batch)
             if splits.x_val is not None:
                 metrics["best_checkpoint"]["val"] = evaluate(best, splits.x_val, splits.y_val, task, batch_size=batch)
-    task.write_extras(run_dir, model, splits, metrics)
+    metrics.update(task.write_extras(run_dir, model, splits, metrics) or {})  # None: a task that adds nothing
     metrics["versions"] = versions()
     write_json(run_dir / "metrics.json", metrics)
 

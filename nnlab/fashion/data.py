@@ -32,13 +32,16 @@ from pathlib import Path
 import numpy as np
 
 from nnlab.core.errors import NnlabError
-from nnlab.core.task import Splits
+from nnlab.core.task import Output, Splits
 
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
 NUM_CLASSES = len(CLASS_NAMES)
+# The classifier's one output, as the core's task interface declares it (here, not in task.py, which imports
+# Keras: the server and a cold `nnlab predict` name predictions without it).
+CLASS_OUTPUT = Output("class", "sparse_categorical_crossentropy", ("accuracy",), labels=CLASS_NAMES)
 IMAGE_SHAPE = (28, 28)
 
 # Decompressed SHA-256 and size of the official files (from SEEDS.md).

@@ -161,14 +161,16 @@ def describe(status, score, threshold):
 def answer(probabilities, status=None):
     """One item's answer, as the server and ``nnlab predict`` give it: its status (default ok), then its class,
     class index and top probability (None unless ok) and the ten probabilities by class name (6 places)."""
-    from nnlab.fashion.data import CLASS_NAMES  # not nnlab.fashion.task: that imports Keras
+    from nnlab.core.task import describe
+    from nnlab.fashion.data import CLASS_OUTPUT  # not nnlab.fashion.task: that imports Keras
 
     status = status or {"status": "ok", "reason": None}
-    top = int(np.argmax(probabilities))
+    named = describe((CLASS_OUTPUT,), np.asarray(probabilities)[None])[0]  # the task's names for it
     ok = status["status"] == "ok"
-    return {**status, "class": CLASS_NAMES[top] if ok else None, "class_index": top if ok else None,
-            "probability": round(float(probabilities[top]), 6) if ok else None,
-            "probabilities": {name: round(float(value), 6) for name, value in zip(CLASS_NAMES, probabilities)}}
+    label, probabilities = named["class"], named["class_probabilities"]
+    return {**status, "class": label if ok else None, "class_index": named["class_index"] if ok else None,
+            "probability": round(probabilities[label], 6) if ok else None,
+            "probabilities": {name: round(value, 6) for name, value in probabilities.items()}}
 
 
 def threshold_for(scores, empty, target=TARGET_REJECTED):

@@ -12,19 +12,20 @@ cross-entropy, accuracy), so Keras logs ``loss``, ``accuracy``, ``val_loss`` and
 import numpy as np
 
 from nnlab.core.errors import NnlabError
-from nnlab.core.task import Output, Task
+from nnlab.core.task import Task
 from nnlab.fashion import data, models
 from nnlab.fashion.config import PRESETS, FashionConfig
 
 
 class FashionTask(Task):
     name = "fashion"
-    outputs = (Output("class", "sparse_categorical_crossentropy", ("accuracy",), labels=data.CLASS_NAMES),)
+    outputs = (data.CLASS_OUTPUT,)
     config_class = FashionConfig
     presets = PRESETS
     models = models.MODELS
 
-    def load_data(self, config):
+    def load_data(self, config, preprocessing=None):
+        # pixels / 255 needs nothing fitted: ``preprocessing`` is always None here
         return data.load_splits(config.data_dir, validation=config.validation, limit=config.limit)
 
     def build_model(self, config):

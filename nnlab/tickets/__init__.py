@@ -4,6 +4,7 @@
     text.py      HTML bodies to text, tags in every usual form (files, --json and HTTP alike)
     synth.py     synthetic tickets (`nnlab tickets make-data`)
     features.py  tickets -> multi-hot arrays with Keras' TextVectorization and StringLookup
+    preprocessing.py  a run's fitted vocabularies and labels (vectorizer.json): the task's preprocessing hooks
     models.py    the seeds' graph, its subclass twin, add_head, the served raw-text model
     config.py    TicketsConfig and presets (triage: the default; seeds);  task.py: the core's task (``TASK``)
     report.py    run-folder extras: served.keras, model.png, confusion matrix

@@ -6,7 +6,7 @@
     model.png              keras.utils.plot_model(show_shapes=True) of the trained model
     confusion_matrix.png   test-split confusion matrix of every class output (department, ...)
 
-and to metrics.json: ``confusion_matrix`` (labels and counts, rows = true, columns =
+and returns the entries it adds to metrics.json: ``confusion_matrix`` (labels and counts, rows = true, columns =
 predicted), ``baselines`` (majority department, mean priority: on the same test split)
 and ``data`` (file, tickets used, rows skipped, split sizes).
 """
@@ -16,7 +16,8 @@ import shutil
 import numpy as np
 
 from nnlab.core.evaluation import predict
-from nnlab.core.runs import atomic_path, write_json
+from nnlab.core.runs import atomic_path
+from nnlab.tickets.preprocessing import Preprocessing, write_preprocessing
 
 
 def confusion_counts(true, predicted, classes):
@@ -61,16 +62,17 @@ def plot_graph(model, path):
     return None
 
 
-def write_report(task, run_dir, model, splits, metrics):
+def write_report(task, run_dir, model, splits):
+    """The files above for a finished run of ``task`` (its outputs name the predictions); returns the
+    metrics.json entries: ``{"confusion_matrix": ..., "baselines": ..., "data": ...}`` (and ``model_png``
+    when the graph was not drawn)."""
     from nnlab.core.saving import save_model
     from nnlab.tickets.models import TicketTriage
-    from nnlab.tickets.task import VECTORIZER_FILE
 
     source = splits.source
     labels = source.labels
     columns, levels = source.columns, list(source.priority_levels or [])
-    write_json(run_dir / VECTORIZER_FILE, {"vectorizer": source.vectorizer.to_dict(), "labels": labels,
-                                           "columns": columns, "priority_levels": levels})
+    write_preprocessing(run_dir, Preprocessing(source.vectorizer, labels), columns, levels)
     # The served model carries how to read the run's files (columns) and name its scores (levels).
     served = TicketTriage(model, source.vectorizer.words, source.vectorizer.tags, labels, name="served",
                           columns=columns, priority_levels=levels)
@@ -80,7 +82,7 @@ def write_report(task, run_dir, model, splits, metrics):
     if isinstance(outputs, dict):
         outputs = [outputs[o.name] for o in task.outputs]
     outputs = dict(zip((o.name for o in task.outputs), outputs))
-    matrices = {}
+    metrics, matrices = {}, {}
     for name, names in labels.items():
         true, predicted = splits.y_test[name].argmax(axis=1), np.asarray(outputs[name]).argmax(axis=1)
         matrices[name] = {"split": "test", "labels": list(names),
@@ -100,3 +102,4 @@ def write_report(task, run_dir, model, splits, metrics):
     note = plot_graph(model, run_dir / "model.png")
     if note:
         metrics["model_png"] = note
+    return metrics

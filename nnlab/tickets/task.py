@@ -7,23 +7,21 @@
 Outputs: ``priority`` (sigmoid, mean squared error, MAE) and ``department`` (softmax,
 categorical cross-entropy, accuracy), so Keras logs ``priority_loss``,
 ``val_department_accuracy``, ... A run made by ``nnlab tickets add-head`` has a third
-class output; its task is ``tickets_<head>`` (see :func:`task_with_head`), registered
-with the core when first asked for.
+class output, named by its setting ``head``: ``TASK.variant(settings)`` is the task with it
+(older nnlab saved such runs as the task ``tickets_<head>``; they still load).
 """
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
 
 from nnlab.core.errors import NnlabError
-from nnlab.core.task import Output, Splits, Task, register_task
+from nnlab.core.task import Output, Splits, Task
 from nnlab.tickets.config import PRESETS, TicketsConfig
 from nnlab.tickets.models import MODELS
+from nnlab.tickets.preprocessing import Preprocessing, read_preprocessing
 from nnlab.tickets.synth import DEPARTMENTS
-
-VECTORIZER_FILE = "vectorizer.json"  # in every run folder: the vocabularies, the labels, columns and levels
 
 
 def class_output(name, labels):
@@ -107,10 +105,11 @@ class TicketTask(Task):
     presets = PRESETS
     models = MODELS
 
+    name = "tickets"
+
     def __init__(self, head=None, labels=None):
         labels = labels or {}
         self.head = head
-        self.name = "tickets" if head is None else f"tickets_{head}"
         outputs = [PRIORITY, class_output("department", labels.get("department", DEPARTMENTS))]
         if head is not None:
             outputs.append(class_output(head, labels.get(head, ())))
@@ -120,20 +119,39 @@ class TicketTask(Task):
         """The same task with the run's label names (for naming predictions)."""
         return TicketTask(self.head, labels)
 
+    def with_head(self, head):
+        """The task of a run with the extra class output ``head`` (None: the two-output task)."""
+        return self if head == self.head else TicketTask(head)
+
+    def variant(self, settings):
+        """The task with the extra output that ``settings`` (config or config.json dict) name in ``head``."""
+        head = settings.get("head") if isinstance(settings, dict) else getattr(settings, "head", None)
+        return self.with_head(head)
+
+    def reads_name(self, name):
+        # Before variants were settings, add-head runs saved the task "tickets_<head>" (head: in "head").
+        return name == self.name or (isinstance(name, str) and name.startswith(self.name + "_"))
+
+    def upgrade_settings(self, values):
+        if values.get("task") != self.name and self.reads_name(values.get("task")):
+            values = {**values, "task": self.name}
+        return values
+
     # ------------------------------------------------------------ data
 
-    def load_data(self, config, vectorizer=None):
-        """The run's splits as multi-hot arrays; ``vectorizer`` (e.g. a finished run's) replaces adapting one."""
+    def load_data(self, config, preprocessing=None):
+        """The run's splits as multi-hot arrays, read by ``preprocessing`` (a finished run's :class:`Preprocessing`)
+        or, for a new run, by vocabularies adapted on the training split (an add-head run: its base run's)."""
         from nnlab.tickets.data import split_indices
-        from nnlab.tickets.features import Vectorizer
 
         tickets, labels = training_tickets(config)
         skipped = tickets.skipped
         train, val, test = split_indices(len(tickets), config.val_split, config.test_split, config.split_seed)
-        if vectorizer is None and config.base_run:  # an add-head run reads tickets as its base model was trained to
-            vectorizer = read_vectorizer(config.base_run)[0]
-        if vectorizer is None:
-            vectorizer = Vectorizer.adapt(tickets.take(train), config.vocabulary_size, config.num_tags)
+        if preprocessing is None and config.base_run:  # an add-head run reads tickets as its base model was trained to
+            preprocessing = self.preprocessing(config.base_run)
+        if preprocessing is None:
+            preprocessing = self.fit_preprocessing(config, tickets.take(train))
+        vectorizer = preprocessing.vectorizer
         parts = {}
         for name, index in (("train", train), ("val", val), ("test", test)):
             if len(index) == 0:
@@ -144,6 +162,17 @@ class TicketTask(Task):
         source = TicketSource(config.data, tickets, {"train": train, "val": val, "test": test}, vectorizer,
                               labels, list(skipped), config.column_map(), config.levels())
         return Splits(*parts["train"], *parts["val"], *parts["test"], source=source)
+
+    def fit_preprocessing(self, config, train):
+        """The vocabularies of the training tickets ``train`` and the labels of every class output."""
+        from nnlab.tickets.features import Vectorizer
+
+        vectorizer = Vectorizer.adapt(train, config.vocabulary_size, config.num_tags)
+        return Preprocessing(vectorizer, training_tickets(config)[1])
+
+    def preprocessing(self, run_dir):
+        """The vocabularies and labels a finished run saved (vectorizer.json)."""
+        return read_preprocessing(run_dir)
 
     def targets(self, tickets, labels):
         """``{"priority": (n, 1), "department": one-hot (n, D), ...}`` of tickets read with targets."""
@@ -178,24 +207,10 @@ class TicketTask(Task):
     # ------------------------------------------------------------ run folder
 
     def write_extras(self, run_dir, model, splits, metrics):
+        """served.keras, vectorizer.json, model.png, confusion_matrix.png; returns their metrics.json entries."""
         from nnlab.tickets.report import write_report
 
-        write_report(self, run_dir, model, splits, metrics)
-
-
-def read_vectorizer(run_dir):
-    """``(Vectorizer, labels)`` saved in a run folder's vectorizer.json (columns and levels: in config.json)."""
-    from nnlab.tickets.features import Vectorizer
-
-    path = Path(run_dir) / VECTORIZER_FILE
-    try:
-        values = json.loads(path.read_text())
-        return Vectorizer.from_dict(values["vectorizer"]), values["labels"]
-    except FileNotFoundError:
-        raise NnlabError(f"{run_dir} has no {VECTORIZER_FILE}: it is not a finished ticket run "
-                         "(made by `nnlab tickets train`).") from None
-    except (ValueError, KeyError, TypeError) as error:
-        raise NnlabError(f"{path} is unreadable ({error}); train the run again.") from None
+        return write_report(self, run_dir, model, splits)
 
 
 def head_labels(path, column, labels, classes, skip_bad=False, columns=None):
@@ -216,16 +231,4 @@ def head_labels(path, column, labels, classes, skip_bad=False, columns=None):
     return found
 
 
-def task_with_head(head):
-    """The task of a run with the extra output ``head``, registered with the core as ``tickets_<head>``."""
-    return register_task(TicketTask(head))
-
-
-def task_for_config(values):
-    """The task a run config (dict from config.json) belongs to; registers add-head variants."""
-    head = values.get("head")
-    return TASK if head is None else task_with_head(head)
-
-
 TASK = TicketTask()
-register_task(TicketTask("difficulty"))  # the seeds' third head: `nnlab train --resume` finds its runs too

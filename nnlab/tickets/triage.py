@@ -1,4 +1,4 @@
-"""Triage raw tickets with a run's served model: named predictions, and CSV/JSONL output files.
+"""Triage raw tickets with a run's served model: named predictions, and their flat CSV columns.
 
     >>> from nnlab.tickets.triage import load_served, triage
     >>> served = load_served("runs/seeds-20250101-120000")
@@ -8,16 +8,13 @@
 One row per ticket: ``priority`` (the score, 0..1), ``priority_level`` (the nearest of
 the run's named levels, for a run trained with ``--priority-levels``), then for every
 class output (``department``, and ``difficulty`` for a model made by ``add-head``) the
-label and the probability of each label. The HTTP endpoint returns the same rows.
+label and the probability of each label. The HTTP endpoint returns the same rows;
+``nnlab tickets predict`` writes them (nnlab/cli/predict.py, with nnlab/cli/output.py).
 """
 
-import csv
-import io
-import json
 from pathlib import Path
 
 from nnlab.core.errors import NnlabError
-from nnlab.core.runs import atomic_path
 
 SERVED_FILE = "served.keras"
 
@@ -40,10 +37,10 @@ def load_served(path):
 
 def task_of(served):
     """The ticket task with the served model's outputs and label names."""
-    from nnlab.tickets.task import TASK, task_with_head
+    from nnlab.tickets.task import TASK
 
     extra = [name for name in served.outputs_order if name not in ("priority", "department")]
-    return (task_with_head(extra[0]) if extra else TASK).with_labels(served.labels)
+    return TASK.with_head(extra[0] if extra else None).with_labels(served.labels)
 
 
 def describe(served, outputs):
@@ -89,34 +86,3 @@ def flat_row(row):
         else:
             out[key] = round(value, 6) if isinstance(value, float) else value
     return out
-
-
-def format_rows(rows, kind, titles=None):
-    """Predictions as ``"csv"`` or ``"jsonl"`` text; ``titles`` adds each ticket's title first."""
-    if titles is not None:
-        rows = [{"title": title, **row} for title, row in zip(titles, rows)]
-    if kind == "jsonl":
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    flat = [flat_row(row) for row in rows]
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(flat[0]) if flat else ["priority"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(flat)
-    return text.getvalue()
-
-
-def output_kind(path):
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".csv", ".jsonl"):
-        raise NnlabError(f"--out must end in .csv or .jsonl, got {str(path)!r}.")
-    if not Path(path).resolve().parent.is_dir():
-        raise NnlabError(f"folder {Path(path).parent} does not exist; create it first.")
-    return suffix[1:]
-
-
-def write_rows(rows, path, titles=None):
-    """Write predictions to ``path`` (.csv or .jsonl, atomically)."""
-    text = format_rows(rows, output_kind(path), titles)
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
-    return Path(path)

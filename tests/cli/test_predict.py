@@ -152,7 +152,7 @@ def test_predict_only_bad_files_exits_2_naming_each(run_cli, run, bad):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["predict", "runs/tiny", "photos", "--out", "p.txt"], "--out must be a .csv file, got p.txt"),
+    (["predict", "runs/tiny", "photos", "--out", "p.txt"], "--out must end in .csv, got p.txt"),
     (["predict", "runs/tiny", "photos", "--out", "nofolder/p.csv"], "folder nofolder does not exist"),
     (["predict", "runs/tiny", "photos", "--max-pixels", "0"], "--max-pixels must be an integer >= 1, got 0"),
     (["predict", "runs/tiny", "empty"], "no image files in empty (looked for .png, .jpg"),
@@ -167,7 +167,7 @@ def test_predict_mistakes(run_cli, run, photos, tmp_path, args, message):
 def test_photos_and_predict_are_for_fashion_runs(run_cli, tmp_path, photos):
     from types import SimpleNamespace
 
-    from nnlab.cli.train import _evaluate_photos
+    from nnlab.cli.evaluate import _evaluate_photos
     from nnlab.core.errors import NnlabError
 
     (tmp_path / "runs" / "triage").mkdir(parents=True)
@@ -209,3 +209,14 @@ def test_statuses_after_calibration_in_predict_evaluate_ood_and_bags(run_cli, ru
     assert (tmp_path / run / "bags-test.png").is_file()
     code, _, err = run_cli("evaluate", run, "--bags", "--mix", "1,2")
     assert code == 2 and "--mix must be ten non-negative comma-separated weights" in err
+
+
+def test_a_run_folder_older_than_the_task_setting_still_evaluates_and_predicts(run_cli, run, photos, tmp_path):
+    path = tmp_path / run / "config.json"
+    config = json.loads(path.read_text())
+    del config["task"]  # run folders of the first days of nnlab: the fashion classifier was the only system
+    path.write_text(json.dumps(config))
+    code, out, err = run_cli("evaluate", run, "--limit", "100")
+    assert code == 0 and "on test (100 samples)" in one_line(out), err
+    code, out, err = run_cli("predict", run, photos, "--json")
+    assert code == 0 and len(json.loads(out)) == 3, err

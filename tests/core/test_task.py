@@ -74,6 +74,10 @@ class ToyTask(Task):
     def load_data(self, config):
         return toy_splits()
 
+    def write_extras(self, run_dir, model, splits, metrics):
+        (run_dir / "toy.txt").write_text(f"{metrics['epochs_run']} epochs\n")
+        return {"toy_extra": "toy.txt"}
+
     def build_model(self, config):
         a, b = keras.Input((8,), name="a"), keras.Input((4,), name="b")
         hidden = keras.layers.Dense(config.hidden, activation="relu")(keras.layers.Concatenate()([a, b]))
@@ -121,7 +125,7 @@ def test_log_names_are_what_keras_logs():
 
 def test_train_writes_a_full_run_folder(toy_run):
     run_dir = toy_run.run_dir
-    assert {p.name for p in run_dir.iterdir()} == RUN_FILES  # resume-state.npz is gone once finished
+    assert {p.name for p in run_dir.iterdir()} == RUN_FILES | {"toy.txt"}  # resume-state.npz: gone once finished
     assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     config = json.loads((run_dir / "config.json").read_text())
     assert config["task"] == "toy_two" and config["hidden"] == 16
@@ -290,3 +294,22 @@ def test_best_epoch():
     assert best_epoch({"val_score_mae": [0.3, 0.1, 0.2]}, "val_score_mae") == 1
     assert best_epoch({}, "val_loss") is None
     assert best_epoch({"val_loss": []}, "val_loss") is None
+
+
+def test_write_extras_writes_its_files_and_returns_what_metrics_json_gets(toy_run):
+    assert (toy_run.run_dir / "toy.txt").read_text() == "3 epochs\n"
+    assert toy_run.metrics["toy_extra"] == "toy.txt"
+    assert json.loads((toy_run.run_dir / "metrics.json").read_text())["toy_extra"] == "toy.txt"
+
+
+@pytest.mark.parametrize("settings", [{}, {"task": ""}, {"task": None}])
+def test_settings_naming_no_task_are_refused_the_core_has_no_default_system(settings):
+    from nnlab.core.task import task_for
+
+    with pytest.raises(NnlabError, match="name no task"):
+        task_for(settings)
+
+
+def test_a_task_without_variants_is_its_own_variant_and_reads_only_its_own_name():
+    assert TOY.variant({"task": "toy_two", "head": "x"}) is TOY
+    assert TOY.reads_name("toy_two") and not TOY.reads_name("toy_two_x")

@@ -1,6 +1,7 @@
 """``nnlab tickets ...`` as a user runs it: make-data, predict, evaluate, add-head; mistakes -> one error line."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -62,6 +63,21 @@ def test_add_head_keeps_the_frozen_layers_bit_identical(run_cli, ticket_run, tmp
     assert json.loads((new_run / "config.json").read_text())["early_stopping"]["monitor"] == "val_difficulty_accuracy"
     code, out, _ = run_cli("tickets", "predict", new_run, "--json", TICKET)
     assert code == 0 and json.loads(out)["difficulty"] in ("easy", "medium", "hard")
+
+    # The extra head is a setting of the run, not a task of its own name ...
+    config = json.loads((new_run / "config.json").read_text())
+    assert (config["task"], config["head"]) == ("tickets", "difficulty")
+    code, evaluated, err = run_cli("tickets", "evaluate", new_run)
+    assert code == 0 and "difficulty_accuracy" in evaluated, err
+    # ... and a run folder an older nnlab wrote (task "tickets_difficulty") still evaluates and resumes.
+    legacy = ticket_run.parent / "with-difficulty-legacy"
+    shutil.copytree(new_run, legacy, dirs_exist_ok=True)
+    (legacy / "config.json").write_text(json.dumps({**config, "task": "tickets_difficulty"}))
+    code, out, err = run_cli("tickets", "evaluate", legacy)
+    figures = [line for line in evaluated.splitlines() if "│" in line]  # the table of figures
+    assert code == 0 and [line for line in out.splitlines() if "│" in line] == figures, err
+    code, _, err = run_cli("tickets", "train", "--resume", legacy)
+    assert code == 0 and "finished already" in err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -9,7 +9,7 @@ import pytest
 from nnlab.core.errors import Interrupted, NnlabError
 from nnlab.core.saving import load_model
 from nnlab.core.training import resume, train
-from nnlab.tickets.task import TASK, read_vectorizer
+from nnlab.tickets.task import TASK
 from nnlab.tickets.triage import load_served
 from tickets.fixtures import tiny_config
 
@@ -46,8 +46,7 @@ def test_run_folder_has_the_ticket_extras(ticket_run):
 
 def test_served_model_gives_the_final_models_outputs(ticket_run):
     config = TASK.load_config(ticket_run / "config.json")
-    vectorizer, _ = read_vectorizer(ticket_run)
-    splits = TASK.load_data(config, vectorizer=vectorizer)
+    splits = TASK.load_data(config, TASK.preprocessing(ticket_run))
     source = splits.source
     test = source.tickets.take(source.indices["test"])
     numeric = load_model(ticket_run / "final.keras").predict(splits.x_test, verbose=0)
@@ -104,3 +103,25 @@ def test_the_default_preset_beats_the_seeds_preset_on_priority(tmp_path):
     assert triage["test"]["priority_mae"] < seeds["test"]["priority_mae"]
     assert triage["test"]["department_accuracy"] >= seeds["test"]["department_accuracy"] - 0.02
     assert triage["monitor"] == "val_loss" and seeds["monitor"] == "val_loss"
+
+
+def test_the_runs_saved_preprocessing_is_what_fitting_on_its_training_split_gives(ticket_run):
+    config = TASK.load_config(ticket_run / "config.json")
+    saved = TASK.preprocessing(ticket_run)
+    source = TASK.load_data(config).source  # fitted afresh on the training split
+    assert saved.vectorizer.words == source.vectorizer.words and saved.vectorizer.tags == source.vectorizer.tags
+    assert saved.labels == source.labels
+    refit = TASK.fit_preprocessing(config, source.tickets.take(source.indices["train"]))
+    assert refit.vectorizer.words == saved.vectorizer.words and refit.labels == saved.labels
+
+
+def test_a_variant_comes_from_the_settings_not_from_a_name():
+    from nnlab.core.task import task_for
+
+    plain, headed = task_for({"task": "tickets"}), task_for({"task": "tickets", "head": "difficulty"})
+    assert [o.name for o in plain.outputs] == ["priority", "department"]
+    assert [o.name for o in headed.outputs] == ["priority", "department", "difficulty"]
+    assert headed.name == plain.name == "tickets"
+    # run folders of older nnlab versions named the variant's task "tickets_<head>"
+    legacy = task_for({"task": "tickets_difficulty", "head": "difficulty"})
+    assert [o.name for o in legacy.outputs] == [o.name for o in headed.outputs]
