@@ -257,3 +257,19 @@ def test_a_subclassed_spec_saves_and_loads_and_old_files_still_load(tmp_path, im
     revived.load_weights(tmp_path / "old.weights.h5")
     assert revived.spec == spec_for("dnn", 0.3, "subclass")
     np.testing.assert_array_equal(np.asarray(revived(images)), np.asarray(old(images)))
+
+
+def test_the_json_schema_accepts_every_named_spec_and_refuses_a_bad_one():
+    """What editors validate a settings file's ``model:`` with (the config's schema embeds it)."""
+    import jsonschema_rs
+    from pydantic import TypeAdapter
+
+    from nnlab.fashion.models import FashionModelSpec
+
+    validator = jsonschema_rs.validator_for(TypeAdapter(FashionModelSpec).json_schema())
+    for name, spec in SPECS.items():
+        assert validator.is_valid(json.loads(spec.model_dump_json())), name
+    assert validator.is_valid({"kind": "dense", "hidden": [300, 100], "activation": "tanh"})
+    for bad in ({"kind": "dense", "hidden": [0]}, {"kind": "cnn", "convs": [[8]]}, {"kind": "dense", "hiden": [3]},
+                {"kind": "mlp"}):
+        assert not validator.is_valid(bad), bad

@@ -178,3 +178,14 @@ def test_a_subclass_saved_before_specs_still_loads(tmp_path, vectors):
     assert loaded.spec == deeper.spec
     for a, b in zip(outputs(loaded, vectors[0]), outputs(deeper, vectors[0]), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_json_schema_accepts_the_named_specs_and_refuses_a_bad_one():
+    import jsonschema_rs
+
+    from nnlab.tickets.models import TicketModelSpec
+
+    validator = jsonschema_rs.validator_for(TicketModelSpec.model_json_schema())
+    assert all(validator.is_valid(json.loads(spec.model_dump_json())) for spec in SPECS.values())
+    assert validator.is_valid({"hidden": [128, 64], "dropout": 0.2})
+    assert not validator.is_valid({"hidden": [0]}) and not validator.is_valid({"hidden_units": 64})
