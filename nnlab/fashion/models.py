@@ -55,7 +55,6 @@ As specs (``SPECS[name]``; a run's ``dropout``/``api`` replace the spec's, see `
                   augment: {flip: true, shift: 1, erase: 0.25}}
 """
 
-import difflib
 from typing import Annotated, Literal
 
 import keras
@@ -63,18 +62,12 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from nnlab.core.errors import NnlabError
+from nnlab.core.specs import ACTIVATIONS, KerasName, Rate, Units, spec_error
 from nnlab.fashion.augment import AddMirrored, AverageMirrored, PhotoStyle, RandomShift
 from nnlab.fashion.data import IMAGE_SHAPE, NUM_CLASSES
 
 APIS = ("sequential", "functional", "subclass")
 MODELS = ("logreg", "dnn-sigmoid", "dnn", "mnist-512", "cnn", "cnn-fast", "cnn-deep")
-# The hidden layers' activations: the seeds' sigmoid, tanh and relu, and Keras' other common ones.
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "silu", "softplus", "linear")
-
-Units = Annotated[int, Field(ge=1, le=65_536)]
-Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
-# A Keras model or layer name: letters, digits and underscores ("/" breaks Keras' weight paths).
-KerasName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=100)]
 
 
 class _Spec(BaseModel):
@@ -234,38 +227,7 @@ def parse_spec(value, key="model"):
     try:
         return SPEC_ADAPTER.validate_python(value)
     except pydantic.ValidationError as error:
-        raise NnlabError(spec_error(error, key)) from None
-
-
-def spec_error(error, key="model", kinds=None):
-    """pydantic's first error as one line naming the dotted key: ``model.hidden.0 must be ...; got 0.``
-
-    ``kinds`` maps each ``kind`` to its spec class (for "did you mean" on an unknown key);
-    the discriminated union's branch (``dense``, ``cnn``) is dropped from the key.
-    """
-    kinds = kinds or {"dense": DenseSpec, "cnn": CnnSpec}
-    first = error.errors(include_url=False)[0]
-    loc, fields = list(first["loc"]), None
-    if loc and loc[0] in kinds:
-        fields = kinds[loc[0]].model_fields
-        loc = loc[1:]
-        if len(loc) > 1 and loc[0] == "augment":
-            fields = AugmentSpec.model_fields
-    where = ".".join([key, *(str(part) for part in loc)])
-    message = first["msg"]
-    for prefix in ("Input should be ", "Value error, "):
-        message = message.removeprefix(prefix)
-    if first["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(str(loc[-1]), list(fields or ()), n=1)
-        hint = f"did you mean {'.'.join([key, *map(str, loc[:-1]), close[0]])!r}?" if close else \
-            f"the settings are {', '.join(fields or ())}."
-        return f"{where} is not a setting of this model; {hint}"
-    if first["type"] in ("union_tag_not_found", "union_tag_invalid"):
-        got = first["input"].get("kind") if isinstance(first["input"], dict) else first["input"]
-        return f"{where}.kind must be one of {', '.join(kinds)}; got {got!r}."
-    if first["type"] == "value_error":
-        return f"{where}: {message}."
-    return f"{where} must be {message}; got {first['input']!r}."
+        raise NnlabError(spec_error(error, {"dense": DenseSpec, "cnn": CnnSpec}, key)) from None
 
 
 # ---------------------------------------------------------------- layers

@@ -29,7 +29,7 @@ loads: it holds the word and tag vocabularies as Keras ``TextVectorization``/``S
 layers and a numeric model, and takes raw strings and lists of tags.
 """
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import keras
 import numpy as np
@@ -37,7 +37,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from nnlab.core.errors import NnlabError
-from nnlab.fashion.models import ACTIVATIONS, KerasName, Rate, Units, spec_error
+from nnlab.core.specs import ACTIVATIONS, KerasName, Rate, Units, spec_error
 from nnlab.tickets.features import pad_tags, tag_layer, word_layer
 
 INPUTS = ("title", "text_body", "tags")  # the seeds' input names, in the order of their list
@@ -97,17 +97,7 @@ def parse_spec(value, key="model"):
     try:
         return TriageSpec.model_validate(value)
     except pydantic.ValidationError as error:
-        raise NnlabError(spec_error(_tagged(error), key, {"triage": TriageSpec})) from None
-
-
-class _tagged:
-    """A TriageSpec ValidationError seen as a discriminated union's (its locations led by the kind)."""
-
-    def __init__(self, error):
-        self.error = error
-
-    def errors(self, **kwargs):
-        return [{**e, "loc": ("triage", *e["loc"])} for e in self.error.errors(**kwargs)]
+        raise NnlabError(spec_error(error, TriageSpec, key)) from None
 
 
 def spec_for(name, vocabulary_size=None, num_tags=None, hidden_units=None):
