@@ -5,7 +5,7 @@
 """
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
