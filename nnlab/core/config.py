@@ -136,13 +136,19 @@ class RunConfig(Settings):
         """Whether runs with these settings have a validation split (tasks override)."""
         return True
 
+    def model_label(self):
+        """The model's name for run folders and tables: a named model's, else its spec's name or kind."""
+        model = self.model
+        return model if isinstance(model, str) else (getattr(model, "name", None) or model.kind)
+
     @model_validator(mode="after")
     def _fits_the_task(self):
         """The rules that need the task: its models, presets, outputs and the names Keras logs."""
         from nnlab.core.registry import task_for
 
         task = task_for(self)  # the variant these settings name (an add-head run's head)
-        choice("--model", self.model, tuple(task.models))
+        if isinstance(self.model, str):  # else a spec, checked by its own fields
+            choice("--model", self.model, tuple(task.models))
         if self.preset is not None:
             choice("--preset", self.preset, tuple(task.presets))
         opt = self.optimizer
@@ -219,10 +225,3 @@ def merge(base, overrides):
         else:
             merged[key] = value
     return merged
-
-
-def read_json(path):
-    """The settings in a YAML or JSON file (the name Task.load_config knows; see config_sources.read_settings)."""
-    from nnlab.core.config_sources import read_settings
-
-    return read_settings(path)

@@ -40,14 +40,25 @@ def _schema(cls):
     return cls.model_json_schema() if hasattr(cls, "model_json_schema") else TypeAdapter(cls).json_schema()
 
 
+def _variants(root, node):
+    """The alternatives of an ``anyOf``/``oneOf`` node, nested ones spelt out (a name, or one of several specs)."""
+    found = []
+    for child in node.get("anyOf", node.get("oneOf", ())):
+        child = _deref(root, child)
+        found += _variants(root, child) if ("anyOf" in child or "oneOf" in child) else [child]
+    return found
+
+
 def _field_schema(cls, loc):
     """The JSON schema of the setting at ``loc`` (a path of keys) in ``cls``'s schema; None where there is none."""
     root = _schema(cls)
     node = root
     for key in loc:
         node = _deref(root, node)
-        if "anyOf" in node:  # X or null: the X
-            node = next((_deref(root, n) for n in node["anyOf"] if n.get("type") != "null"), node)
+        choices = _variants(root, node)
+        if choices:  # X or null: the X; a name or a spec (model): the spec that has this key
+            node = next((n for n in choices if key in n.get("properties", {})), None) or \
+                next((n for n in choices if n.get("type") != "null"), node)
         if key in node.get("properties", {}):
             node = node["properties"][key]
         elif isinstance(node.get("additionalProperties"), dict):
@@ -123,12 +134,15 @@ def dotted_keys(cls, sections=False):
 
     def walk(node, prefix):
         node = _deref(root, node)
-        if "anyOf" in node:
-            named = [_deref(root, n) for n in node["anyOf"] if "properties" in _deref(root, n)]
-            node = named[0] if named else node
+        named = [n for n in _variants(root, node) if "properties" in n]
+        if named:  # a section or null, or several kinds of one section (model specs): every kind's keys
+            properties = {}
+            for variant in named:
+                properties.update({key: value for key, value in variant["properties"].items() if key not in properties})
+            node = {"properties": properties}
         for key, child in node.get("properties", {}).items():
             inner = _deref(root, child)
-            if "properties" in inner or any("properties" in _deref(root, n) for n in inner.get("anyOf", ())):
+            if "properties" in inner or any("properties" in n for n in _variants(root, inner)):
                 if sections:
                     yield f"{prefix}{key}"
                 yield from walk(inner, f"{prefix}{key}.")

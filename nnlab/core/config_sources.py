@@ -91,17 +91,34 @@ def parse_sets(items):
     return values
 
 
+def layered(task, *layers):
+    """Settings dicts merged weakest first. A layer that sets keys inside ``model`` (``model.hidden=[300]``)
+    over a model named by a weaker one (``model: dnn``) first turns that name into its spec (the task's
+    ``expand_model``), so the change applies to the named model, not to an empty one."""
+    values = {}
+    for layer in layers:
+        model = layer.get("model")
+        if isinstance(model, dict):
+            if "kind" in model:  # a whole spec: it replaces the model below (of another kind, or named)
+                values = {**values, "model": {}}
+            elif not isinstance(values.get("model"), dict):  # a change to the named (or the default) model
+                values = task.expand_model({**values, "model": values.get("model") or task.default_model()})
+        values = merge(values, layer)
+    return task.fold_model(values)
+
+
 def combine(task, preset=None, config=None, sets=(), flags=None, default_preset=None):
     """``(preset name, settings dict)`` of a run of ``task``, weakest first: ``preset`` (else the one the file or
     a ``--set preset=...`` names, else ``default_preset``), the settings file ``config`` (YAML or JSON, e.g. a
     run's config.json), the ``--set`` items ``sets``, the nested dict ``flags`` (the named flags given)."""
-    values = read_settings(config) if config is not None else {}
-    values = merge(merge(values, parse_sets(sets)), flags or {})
-    named = values.pop("preset", None)
+    file_values = read_settings(config) if config is not None else {}
+    set_values = parse_sets(sets)
+    file_preset, set_preset = file_values.pop("preset", None), set_values.pop("preset", None)
+    named = set_preset if set_preset is not None else file_preset
     base = preset if preset is not None else named if named is not None else default_preset
     if base is not None:
         choice("--preset", base, tuple(task.presets))
-    return base, merge({**task.presets.get(base, {}), "preset": base}, values)
+    return base, layered(task, {**task.presets.get(base, {}), "preset": base}, file_values, set_values, flags or {})
 
 
 def settings_from(task, preset=None, config=None, sets=(), flags=None, default_preset=None):

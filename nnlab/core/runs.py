@@ -92,7 +92,7 @@ def new_run_dir(config):
                              f"`nnlab train --resume {run_dir}`, or delete that folder to replace it.")
     else:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        prefix = config.preset or config.model
+        prefix = config.preset or config.model_label()
         run_dir, n = root / f"{prefix}-{stamp}", 1
         while run_dir.exists():
             n += 1

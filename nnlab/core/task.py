@@ -250,12 +250,26 @@ class Task:
 
     def config(self, preset=None, **overrides):
         """A validated config from a preset (or the defaults) plus nested ``overrides``."""
-        from nnlab.core.config import choice, from_dict, merge
+        from nnlab.core.config import choice
 
         if preset is not None:
             choice("--preset", preset, tuple(self.presets))
-        values = merge({**self.presets.get(preset, {}), "preset": preset}, overrides)
+        from nnlab.core.config_sources import layered
+
+        values = layered(self, {**self.presets.get(preset, {}), "preset": preset}, overrides)
         return self.config_from_dict(values)
+
+    def default_model(self):
+        """The model a run gets when its settings name none."""
+        return self.config_class.model_fields["model"].default
+
+    def expand_model(self, values):
+        """``values`` with a named model (``"dnn"``) replaced by its spec (a dict), for changes inside it."""
+        return values
+
+    def fold_model(self, values):
+        """``values`` with settings that belong to a model given as a spec moved into it (e.g. ``--dropout``)."""
+        return values
 
     def config_from_dict(self, values):
         from nnlab.core.config import from_dict
@@ -268,7 +282,8 @@ class Task:
 
     def load_config(self, path, **overrides):
         """A config from a JSON file (e.g. a run's config.json) plus ``overrides``."""
-        from nnlab.core.config import merge, read_json
+        from nnlab.core.config import merge
+        from nnlab.core.config_sources import read_settings
 
-        return self.config_from_dict(merge(read_json(path), overrides))
+        return self.config_from_dict(merge(read_settings(path), overrides))
 

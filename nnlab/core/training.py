@@ -318,7 +318,7 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
 def _write_interrupted(config, run_dir, epochs_done, seconds):
     """A short metrics.json for a stopped run: what ``runs list`` shows and ``resume`` continues from."""
     write_json(run_dir / "metrics.json", {
-        "run": run_dir.name, "task": config.task, "model": config.model, "status": "interrupted",
+        "run": run_dir.name, "task": config.task, "model": config.model_label(), "status": "interrupted",
         "interrupted": True, "epochs_run": epochs_done, "train_seconds": round(seconds, 3),
         "resume": f"nnlab train --resume {run_dir}"})
 
@@ -331,7 +331,7 @@ def _finish(task, config, run_dir, splits, model, history, timer, early_stopping
     metrics = {
         "run": run_dir.name,
         "task": config.task,
-        "model": config.model,
+        "model": config.model_label(),
         "status": "finished",
         "params": int(model.count_params()),
         "epochs_run": len(history.get("loss", [])),

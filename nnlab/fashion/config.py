@@ -14,12 +14,12 @@ show seeds-final`` prints one resolved).
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from nnlab.core.config import RunConfig
+from nnlab.core.config import RunConfig, choice
 from nnlab.core.config_sources import load_presets
 from nnlab.core.errors import NnlabError
-from nnlab.fashion.models import APIS, MODELS
+from nnlab.fashion.models import APIS, MODELS, CnnSpec, DenseSpec, FashionModelSpec, parse_spec
 
 VALIDATIONS = ("seeds", "stratified", "none")
 
@@ -34,9 +34,11 @@ class FashionConfig(RunConfig):
              "early_stopping.min_delta": "--min-delta"}
 
     task: str = "fashion"
-    model: Literal[MODELS] = "dnn"
-    api: Literal[APIS] = "sequential"  # how the model is built: sequential, functional or subclass
-    dropout: Annotated[float, Field(ge=0, lt=1)] | None = None  # None: the model's own (0 for dnn, 0.5 mnist-512)
+    # A named model, or a model as data: {kind: dense, hidden: [300, 100], activation: tanh, dropout: 0.2, api: ...}
+    # or {kind: cnn, convs: [[24, 2], [48, 2]], hidden: [128], augment: {...}, mirror_average: true} (models.py).
+    model: Literal[MODELS] | FashionModelSpec = "dnn"
+    api: Literal[APIS] = "sequential"  # a named model's Keras API (a spec holds its own: model.api)
+    dropout: Annotated[float, Field(ge=0, lt=1)] | None = None  # a named model's; None: its own (0.5 mnist-512)
     validation: Literal[VALIDATIONS] = "seeds"  # seeds: train_test_split(0.2, random_state=42); stratified; none
     limit: Annotated[int, Field(ge=1)] | None = None  # keep only the first N samples of each split (quick runs)
     data_dir: str | None = None
@@ -44,9 +46,24 @@ class FashionConfig(RunConfig):
     def has_validation(self):
         return self.validation != "none"
 
+    @field_validator("model", mode="before")
+    @classmethod
+    def _spec(cls, value):
+        """A model given as settings is checked by its spec, whose messages name the field (model.hidden.0)."""
+        if isinstance(value, dict):
+            return parse_spec(value)
+        if not isinstance(value, (DenseSpec, CnnSpec)):
+            choice("--model", value, MODELS)
+        return value
+
     @model_validator(mode="after")
     def _h5_holds_the_model(self):
-        if self.save_format == "h5" and self.api == "subclass":
+        if not isinstance(self.model, str):  # a spec holds its own dropout and API
+            if self.dropout is not None:
+                raise NnlabError(f"dropout {self.dropout} is for a named model; this run's model is given as "
+                                 f"settings, so set model.dropout={self.dropout} instead.")
+        api = self.api if isinstance(self.model, str) else self.model.api
+        if self.save_format == "h5" and api == "subclass":
             raise NnlabError("--save-format h5 cannot hold a subclassed model (Keras' legacy format only restores "
                              "Sequential and Functional models); use --save-format keras or --api functional.")
         return self

@@ -31,6 +31,23 @@ class FashionTask(Task):
     def build_model(self, config):
         return models.build_model(config.model, config.api, config.dropout)
 
+    def expand_model(self, values):
+        """``model: dnn`` (with the run's dropout and api) -> its spec, so ``model.hidden=[...]`` changes dnn."""
+        spec = models.spec_for(values["model"], values.get("dropout"), values.get("api"))
+        values = {key: value for key, value in values.items() if key not in ("dropout", "api")}
+        return {**values, "model": spec.model_dump(mode="json")}
+
+    def fold_model(self, values):
+        """``--dropout``/``--api`` over a model given as settings set ``model.dropout``/``model.api``."""
+        if isinstance(values.get("model"), dict):
+            values = {**values, "model": dict(values["model"])}
+            if values.get("dropout") is not None:
+                values["model"]["dropout"] = values["dropout"]
+            if values.get("api") not in (None, "sequential"):  # the default API is every config's: not a choice
+                values["model"]["api"] = values["api"]
+            values = {key: value for key, value in values.items() if key not in ("dropout", "api")}
+        return values
+
     def adapt_inputs(self, model, x):
         """Reshape images to the model's input shape, e.g. (N, 28, 28) -> (N, 784) for the seeds' E2 model."""
         try:

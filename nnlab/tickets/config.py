@@ -16,13 +16,13 @@ Dense(64)), the splits, and for ``add-head`` runs the base run and the new head.
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from nnlab.core.config import RunConfig, choice
 from nnlab.core.config_sources import load_presets
 from nnlab.core.errors import NnlabError
 from nnlab.tickets.data import parse_columns, parse_levels
-from nnlab.tickets.models import MODELS
+from nnlab.tickets.models import MODELS, TicketModelSpec, parse_spec
 
 
 PRIORITY_LOSSES = ("mean_squared_error", "mean_absolute_error", "huber")  # Keras' names
@@ -43,7 +43,9 @@ class TicketsConfig(RunConfig):
              "test_split": "--test-split", "limit": "--limit", "early_stopping.patience": "--patience"}
 
     task: str = "tickets"
-    model: Literal[MODELS] = "functional"  # functional: the seeds' graph; subclass: its keras.Model twin
+    # functional: the seeds' graph; subclass: its keras.Model twin; or the model as data: {kind: triage,
+    # hidden: [128, 64], activation: relu, dropout: 0.2, api: functional} (models.py's TriageSpec)
+    model: Literal[MODELS] | TicketModelSpec = "functional"
     data: str = ""  # the ticket file, .csv or .jsonl
     skip_bad: bool = False  # train on the good rows of a file with bad ones
     departments: str = ""  # "": learned from the training file (sorted); "a,b,c": fixed, in this order
@@ -51,7 +53,7 @@ class TicketsConfig(RunConfig):
     priority_levels: str = ""  # "Low,Normal,High,Urgent": named levels, lowest first (scores 0..1); "": numbers
     vocabulary_size: int = Field(10_000, ge=2)  # words, multi-hot (the first slot counts unknown words)
     num_tags: int = Field(100, ge=2)  # tags, multi-hot (the first slot counts unknown tags)
-    hidden_units: int = Field(64, ge=1)  # the shared Dense layer
+    hidden_units: Annotated[int, Field(ge=1)] | None = 64  # a named model's shared Dense layer (a spec: model.hidden)
     # the seeds' loss; mean_absolute_error aims at the median (MAE's optimum)
     priority_loss: Literal[PRIORITY_LOSSES] = "mean_squared_error"
     val_split: float = Field(0.15, ge=0, lt=0.5, json_schema_extra={  # fraction for validation (0: none)
@@ -85,6 +87,27 @@ class TicketsConfig(RunConfig):
         """The priority levels, lowest first, or None (priorities are numbers in 0..1)."""
         return parse_levels(self.priority_levels) if self.priority_levels else None
 
+    @field_validator("model", mode="before")
+    @classmethod
+    def _spec(cls, value):
+        """A model given as settings is checked by its spec, whose messages name the field (model.hidden.0)."""
+        if isinstance(value, dict):
+            return parse_spec(value)
+        if not isinstance(value, TicketModelSpec):
+            choice("--model", value, MODELS)
+        return value
+
+    @model_validator(mode="after")
+    def _spec_sizes(self):
+        """A model given as settings holds its layers; the vectorizer's sizes are this config's and must agree."""
+        if not isinstance(self.model, str):
+            self.__dict__["hidden_units"] = None  # model.hidden says it (not setattr: this validator would rerun)
+            for key in ("vocabulary_size", "num_tags"):
+                if getattr(self.model, key) != getattr(self, key):
+                    raise NnlabError(f"model.{key} {getattr(self.model, key)} differs from {key} "
+                                     f"{getattr(self, key)}; the vectorizer and the model need one: set {key}.")
+        return self
+
     @model_validator(mode="after")
     def _readable(self, info):
         if not self.data:
@@ -100,7 +123,7 @@ class TicketsConfig(RunConfig):
             if self.base_run is None:
                 raise NnlabError("a run with a head needs base_run, the run whose model it extends "
                                  "(use `nnlab tickets add-head RUN`).")
-            choice("--model", self.model, ("functional",))
+            choice("--model", self.model if isinstance(self.model, str) else self.model.api, ("functional",))
             if self.head in ("priority", "department"):
                 raise NnlabError(f"--name {self.head!r} is an output already; pick another name.")
         return self

@@ -1,4 +1,4 @@
-"""The seeds' ticket-triage graph, its keras.Model twin, the extra head, and the served model.
+"""The seeds' ticket-triage graph as data (``TriageSpec``), its keras.Model twin, the extra head, the served model.
 
 The seeds' Functional model, with their names and shapes (``build_triage_model``)::
 
@@ -6,7 +6,7 @@ The seeds' Functional model, with their names and shapes (``build_triage_model``
     text_body (None, 10000) ─┼─ concatenate (None, 20100) ─ dense (None, 64, relu) ─┬─ priority (None, 1, sigmoid)
     tags (None, 100) ────┘                                                          └─ department (None, 4, softmax)
 
-    >>> from nnlab.tickets.models import build_triage_model, add_head
+    >>> from nnlab.tickets.models import TriageSpec, build_model, build_triage_model, add_head
     >>> model = build_triage_model()
     >>> [layer.name for layer in model.layers]
     ['title', 'text_body', 'tags', 'concatenate', 'dense', 'priority', 'department']
@@ -14,34 +14,125 @@ The seeds' Functional model, with their names and shapes (``build_triage_model``
     1286789
     >>> bigger = add_head(model, "difficulty", 3)   # reuses model.get_layer("dense").output
 
-``TicketClassifier`` is the same graph as a ``keras.Model`` subclass; given the same
-weights it gives the same outputs. ``TicketTriage`` is what the server loads: it holds
-the word and tag vocabularies as Keras ``TextVectorization``/``StringLookup`` layers and a
-numeric model, and takes raw strings and lists of tags.
+The model is a spec: ``TriageSpec(hidden=[64], activation="relu", dropout=0.0,
+api="functional", vocabulary_size=10_000, num_tags=100)`` is the seeds' graph; other
+``hidden`` lists stack Dense layers, the last one named ``dense`` (the features every
+head reads, which ``add_head`` finds by name), the ones before it ``hidden_1``, ``hidden_2``, ...
+
+    >>> spec = TriageSpec(hidden=[256, 64], dropout=0.2, vocabulary_size=50, num_tags=8)
+    >>> [layer.name for layer in build_model(spec).layers]
+    ['title', 'text_body', 'tags', 'concatenate', 'hidden_1', 'dropout', 'dense', 'dropout_1', 'priority', 'department']
+
+``TicketClassifier`` is the same graph as a ``keras.Model`` subclass (``api: subclass``);
+given the same weights it gives the same outputs. ``TicketTriage`` is what the server
+loads: it holds the word and tag vocabularies as Keras ``TextVectorization``/``StringLookup``
+layers and a numeric model, and takes raw strings and lists of tags.
 """
+
+from typing import Literal
 
 import keras
 import numpy as np
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
 
 from nnlab.core.errors import NnlabError
+from nnlab.core.specs import ACTIVATIONS, KerasName, Rate, Units, spec_error
 from nnlab.tickets.features import pad_tags, tag_layer, word_layer
 
 INPUTS = ("title", "text_body", "tags")  # the seeds' input names, in the order of their list
 SHARED = "dense"  # the seeds' model.layers[4]: the features every head reads
 MODELS = ("functional", "subclass")
+APIS = MODELS  # a ticket model's name is the Keras API that builds it
+
+
+class TriageSpec(BaseModel):
+    """The ticket model: three multi-hot inputs, concatenated -> Dense layers -> priority and department heads.
+
+    ``vocabulary_size`` and ``num_tags`` are the widths of the inputs (the vectorizer's
+    multi-hot vectors, slot 0 for unknown words or tags); the number of departments
+    comes from the data.
+
+        >>> TriageSpec().describe()
+        'concatenate(title, text_body, tags) -> Dense(64, relu) -> priority (1, sigmoid) + department (softmax) [functional]'
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    kind: Literal["triage"] = "triage"
+    hidden: list[Units] = Field([64], max_length=32, description="units of each shared Dense layer, in order")
+    activation: Literal[ACTIVATIONS] = Field("relu", description="activation of the shared Dense layers")
+    dropout: Rate = Field(0.0, description="Dropout rate after each shared Dense layer (0: no Dropout layer)")
+    api: Literal[APIS] = Field("functional", description="functional: the seeds' graph; subclass: its twin")
+    vocabulary_size: int = Field(10_000, ge=2, description="words, multi-hot (the first slot counts unknown words)")
+    num_tags: int = Field(100, ge=2, description="tags, multi-hot (the first slot counts unknown tags)")
+    name: KerasName = Field("ticket_classifier", description="the Keras model's name")
+
+    def hidden_names(self):
+        """Names of the shared Dense layers: the last is ``dense`` (``SHARED``), the ones before ``hidden_1``, ..."""
+        return [f"hidden_{i}" for i in range(1, len(self.hidden))] + [SHARED] if self.hidden else []
+
+    def describe(self):
+        dropout = f" -> Dropout({self.dropout})" if self.dropout else ""
+        hidden = "".join(f" -> Dense({units}, {self.activation}){dropout}" for units in self.hidden)
+        return (f"concatenate(title, text_body, tags){hidden} -> priority (1, sigmoid) + department (softmax) "
+                f"[{self.api}]")
+
+
+TicketModelSpec = TriageSpec  # one kind today; a union with Field(discriminator="kind") when a second comes
+SPECS = {"functional": TriageSpec(), "subclass": TriageSpec(api="subclass")}
+
+
+def parse_spec(value, key="model"):
+    """A spec from a spec, a mapping (a settings file's ``model:``) or a name (``functional``, ``subclass``).
+
+        >>> parse_spec({"hidden": [128, 0]})
+        Traceback (most recent call last):
+        nnlab.core.errors.NnlabError: model.hidden.1 must be greater than or equal to 1; got 0.
+    """
+    if isinstance(value, TriageSpec):
+        return value
+    if isinstance(value, str):
+        return spec_for(value)
+    try:
+        return TriageSpec.model_validate(value)
+    except pydantic.ValidationError as error:
+        raise NnlabError(spec_error(error, TriageSpec, key)) from None
+
+
+def spec_for(name, vocabulary_size=None, num_tags=None, hidden_units=None):
+    """The spec of a named model (``functional``, ``subclass``), with today's config's sizes where given."""
+    if name not in SPECS:
+        raise NnlabError(f"model must be one of {', '.join(MODELS)}; got {name!r}.")
+    changes = {"vocabulary_size": vocabulary_size, "num_tags": num_tags,
+               "hidden": None if hidden_units is None else [hidden_units]}
+    return parse_spec({**SPECS[name].model_dump(), **{k: v for k, v in changes.items() if v is not None}})
+
+
+def _shared_layers(spec):
+    """Fresh shared Dense (and Dropout) layers of a spec, in order."""
+    layers = []
+    for units, name in zip(spec.hidden, spec.hidden_names()):
+        layers.append(keras.layers.Dense(units, activation=spec.activation, name=name))
+        if spec.dropout:
+            layers.append(keras.layers.Dropout(spec.dropout))
+    return layers
 
 
 def build_triage_model(vocabulary_size=10_000, num_tags=100, num_departments=4, hidden_units=64,
-                       name="ticket_classifier"):
-    """The seeds' multi-input, multi-output Functional model (uncompiled; weights built)."""
-    title = keras.Input(shape=(vocabulary_size,), name="title")
-    text_body = keras.Input(shape=(vocabulary_size,), name="text_body")
-    tags = keras.Input(shape=(num_tags,), name="tags")
+                       name="ticket_classifier", spec=None):
+    """The seeds' multi-input, multi-output Functional model (uncompiled; weights built), or ``spec``'s."""
+    if spec is None:
+        spec = TriageSpec(vocabulary_size=vocabulary_size, num_tags=num_tags, hidden=[hidden_units], name=name)
+    title = keras.Input(shape=(spec.vocabulary_size,), name="title")
+    text_body = keras.Input(shape=(spec.vocabulary_size,), name="text_body")
+    tags = keras.Input(shape=(spec.num_tags,), name="tags")
     features = keras.layers.Concatenate(name="concatenate")([title, text_body, tags])
-    features = keras.layers.Dense(hidden_units, activation="relu", name=SHARED)(features)
+    for layer in _shared_layers(spec):  # (None, 20100) -> (None, 64)
+        features = layer(features)
     priority = keras.layers.Dense(1, activation="sigmoid", name="priority")(features)
     department = keras.layers.Dense(num_departments, activation="softmax", name="department")(features)
-    return keras.Model(inputs=[title, text_body, tags], outputs=[priority, department], name=name)
+    return keras.Model(inputs=[title, text_body, tags], outputs=[priority, department], name=spec.name)
 
 
 def _unpack(inputs):
@@ -61,37 +152,59 @@ class TicketClassifier(keras.Model):
     """The seeds' graph as a ``keras.Model`` subclass: same layers, names and weight order.
 
     Takes a list (title, text_body, tags) or a dict; returns ``{"priority": ..., "department": ...}``.
+    Files saved before specs (``hidden_units`` in their config) load as ``hidden=[hidden_units]``.
     """
 
-    def __init__(self, vocabulary_size=10_000, num_tags=100, num_departments=4, hidden_units=64, **kwargs):
+    def __init__(self, vocabulary_size=10_000, num_tags=100, num_departments=4, hidden_units=64, hidden=None,
+                 activation="relu", dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.sizes = dict(vocabulary_size=vocabulary_size, num_tags=num_tags, num_departments=num_departments,
-                          hidden_units=hidden_units)
+        self.spec = TriageSpec(vocabulary_size=vocabulary_size, num_tags=num_tags, activation=activation,
+                               dropout=dropout, hidden=[hidden_units] if hidden is None else hidden, api="subclass")
+        self.sizes = dict(vocabulary_size=vocabulary_size, num_tags=num_tags, num_departments=num_departments)
         self.concatenate = keras.layers.Concatenate(name="concatenate")
-        self.shared = keras.layers.Dense(hidden_units, activation="relu", name=SHARED)
+        layers = _shared_layers(self.spec)
+        # Weight order as the Functional graph's: the layers before the last Dense, the last Dense, the heads.
+        # The last Dense keeps the attribute name `shared` (and its Dropout comes after it) so that files
+        # saved before specs find their weights.
+        last = max((i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Dense)), default=-1)
+        self.before = layers[:last] if last >= 0 else []
+        self.shared = layers[last] if last >= 0 else None
+        self.after = layers[last + 1:] if last >= 0 else []
         self.priority_head = keras.layers.Dense(1, activation="sigmoid", name="priority")
         self.department_head = keras.layers.Dense(num_departments, activation="softmax", name="department")
 
     def call(self, inputs):
-        parts = [keras.ops.cast(x, "float32") for x in _unpack(inputs)]
-        features = self.shared(self.concatenate(parts))  # (batch, 20100) -> (batch, 64)
+        features = self.concatenate([keras.ops.cast(x, "float32") for x in _unpack(inputs)])  # (batch, 20100)
+        for layer in [*self.before, *([self.shared] if self.shared is not None else []), *self.after]:
+            features = layer(features)  # -> (batch, 64); Keras passes `training` on to Dropout
         return {"priority": self.priority_head(features), "department": self.department_head(features)}
 
     def get_config(self):
-        return {**super().get_config(), **self.sizes}
+        return {**super().get_config(), **self.sizes, "hidden": list(self.spec.hidden),
+                "activation": self.spec.activation, "dropout": self.spec.dropout}
 
 
-def build_model(model="functional", vocabulary_size=10_000, num_tags=100, num_departments=4, hidden_units=64):
-    """``"functional"``: the seeds' graph; ``"subclass"``: its :class:`TicketClassifier` twin (weights built)."""
-    if model not in MODELS:
-        raise NnlabError(f"model must be one of {', '.join(MODELS)}; got {model!r}.")
-    sizes = dict(vocabulary_size=vocabulary_size, num_tags=num_tags, num_departments=num_departments,
-                 hidden_units=hidden_units)
-    if model == "functional":
-        return build_triage_model(**sizes)
-    twin = TicketClassifier(**sizes, name="ticket_classifier")
-    twin({"title": np.zeros((1, vocabulary_size), "float32"), "text_body": np.zeros((1, vocabulary_size), "float32"),
-          "tags": np.zeros((1, num_tags), "float32")})  # one call creates the weights
+def build_model(model="functional", vocabulary_size=None, num_tags=None, num_departments=4, hidden_units=None):
+    """Build a spec (a ``TriageSpec``, a mapping, or ``"functional"``/``"subclass"``); weights built.
+
+    ``vocabulary_size``, ``num_tags`` and ``hidden_units`` (today's config), when given,
+    replace the spec's; ``num_departments`` comes from the data.
+    """
+    if isinstance(model, str):
+        spec = spec_for(model, vocabulary_size, num_tags, hidden_units)
+    else:
+        spec = parse_spec(model)
+        changes = {"vocabulary_size": vocabulary_size, "num_tags": num_tags,
+                   "hidden": None if hidden_units is None else [hidden_units]}
+        changes = {k: v for k, v in changes.items() if v is not None}
+        spec = parse_spec({**spec.model_dump(), **changes}) if changes else spec
+    if spec.api == "functional":
+        return build_triage_model(num_departments=num_departments, spec=spec)
+    twin = TicketClassifier(spec.vocabulary_size, spec.num_tags, num_departments, hidden=spec.hidden,
+                            activation=spec.activation, dropout=spec.dropout, name=spec.name)
+    twin({"title": np.zeros((1, spec.vocabulary_size), "float32"),
+          "text_body": np.zeros((1, spec.vocabulary_size), "float32"),
+          "tags": np.zeros((1, spec.num_tags), "float32")})  # one call creates the weights
     return twin
 
 

@@ -183,6 +183,27 @@ class TicketTask(Task):
 
     # ------------------------------------------------------------ models
 
+    def expand_model(self, values):
+        """``model: functional`` (with the run's sizes) -> its spec, so ``model.hidden=[...]`` changes it."""
+        from nnlab.tickets.models import spec_for
+
+        defaults = self.config_class.model_fields
+        sizes = {key: values.get(key, defaults[key].default) for key in ("vocabulary_size", "num_tags", "hidden_units")}
+        spec = spec_for(values["model"], **sizes)
+        return {**values, "model": spec.model_dump(mode="json"), "hidden_units": None}
+
+    def fold_model(self, values):
+        """A model given as settings: its sizes are the vectorizer's too; a spec's hidden layers replace hidden_units."""
+        model = values.get("model")
+        if isinstance(model, dict):
+            values = {**values, "hidden_units": None}
+            for key in ("vocabulary_size", "num_tags"):
+                if key in model:
+                    values[key] = model[key]
+                elif key in values:
+                    values["model"] = {**values["model"], key: values[key]}
+        return values
+
     def build_model(self, config):
         from nnlab.core.saving import load_model
         from nnlab.tickets.models import add_head, build_model

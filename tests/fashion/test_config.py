@@ -79,3 +79,24 @@ def test_unknown_preset():
 def test_bad_fashion_values_name_the_flag_and_the_value(overrides, flag, received):
     with pytest.raises(NnlabError, match=re.escape(flag) + ".*" + re.escape(received)):
         TASK.config(None, **overrides)
+
+
+def test_a_dense_net_of_another_shape_is_settings_not_python():
+    # `--set model.hidden=[300,100] --set model.activation=tanh --set model.dropout=0.2` over the dnn preset.
+    from nnlab.core.config_sources import settings_from
+    from nnlab.fashion.task import TASK
+
+    config = settings_from(TASK, preset="dnn", sets=["model.hidden=[300, 100]", "model.activation=tanh",
+                                                     "model.dropout=0.2"])
+    model = TASK.build_model(config)
+    dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
+    assert [layer.units for layer in dense] == [300, 100, 10]
+    assert [layer.get_config()["activation"] for layer in dense] == ["tanh", "tanh", "softmax"]
+    assert model.count_params() == 784 * 300 + 300 + 300 * 100 + 100 + 100 * 10 + 10
+    # its config.json repeats it; --dropout and --api over a model given as settings set its own
+    again = TASK.config_from_dict(config.resolved().model_dump(mode="json"))
+    assert again.model == config.model
+    flagged = settings_from(TASK, preset="dnn", sets=["model.hidden=[64]"], flags={"dropout": 0.1, "api": "functional"})
+    assert (flagged.model.dropout, flagged.model.api, flagged.dropout) == (0.1, "functional", None)
+    # a named model stays a name (the presets, the seeds' experiments, old run folders)
+    assert TASK.config("dropout").model == "dnn"
