@@ -185,6 +185,8 @@ def nested(dotted):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise NnlabError(f"space key {key!r} sets inside {part!r}, which another key sets to a value.")
+        if isinstance(node.get(last), dict):
+            raise NnlabError(f"space key {key!r} sets a value where other keys set settings inside it.")
         node[last] = value
     return values
 
