@@ -304,8 +304,8 @@ class Runner:
                 raise NnlabError(f"run folder {folder.run_dir} cannot be continued ({error}); {FIX}.") from None
             self.console.print(f"  [yellow]replacing {folder.run_dir} (--overwrite): {error}[/]", soft_wrap=True)
             shutil.rmtree(folder.run_dir)
-            config = dataclasses.replace(folder.config, name=folder.run_dir.name, runs_dir=str(folder.run_dir.parent),
-                                         verbose=self.verbose)
+            config = folder.config.model_copy(update={"name": folder.run_dir.name,
+                                                      "runs_dir": str(folder.run_dir.parent), "verbose": self.verbose})
             folder.result, folder.status = self.train(config, run, seed, label, wanted), "finished"
             return folder.result, "trained"
         folder.status = "finished"
