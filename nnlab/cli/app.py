@@ -4,7 +4,8 @@ import nnlab  # noqa: F401  sets the Keras backend before anything imports keras
 
 import typer
 
-from nnlab.cli import calibrate, config, data, evaluate, models, predict, reproduce, runs, serve, tickets, train
+from nnlab.cli import (calibrate, config, data, evaluate, models, predict, reproduce, runs, serve, sweep, tickets,
+                       train)
 from nnlab.cli.common import stoppable
 
 app = typer.Typer(help="Train, compare, save, restore and serve Keras models: the lucky-bag Fashion-MNIST "
@@ -20,3 +21,4 @@ app.command("plot-model")(stoppable(models.plot_model))
 app.command()(stoppable(reproduce.reproduce))
 app.command()(stoppable(calibrate.calibrate))
 app.command()(stoppable(serve.serve))
+app.command()(stoppable(sweep.sweep))
