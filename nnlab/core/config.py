@@ -68,6 +68,14 @@ class ReduceLRConfig:
 
 
 @dataclasses.dataclass
+class TrackingConfig:
+    """MLflow tracking (nnlab.core.tracking): off unless ``uri`` or ``$MLFLOW_TRACKING_URI`` names a store."""
+
+    uri: str | None = None  # e.g. sqlite:///mlflow.db or http://host:5000; None: $MLFLOW_TRACKING_URI, else off
+    experiment: str | None = None  # None: $MLFLOW_EXPERIMENT_NAME, else the task's name
+
+
+@dataclasses.dataclass
 class RunConfig:
     """The settings of a training run that know nothing of the data or the model."""
 
@@ -89,6 +97,8 @@ class RunConfig:
     verbose: int = 1  # 0 silent, 1 progress bar, 2 one line per epoch (as Keras' fit)
     save_format: str = "keras"  # whole-model files: keras (.keras) or h5 (legacy, as the older seed)
     runs_dir: str = "runs"
+    tensorboard: bool = False  # event files under RUN/tensorboard/ (nnlab.core.tensorboard)
+    tracking: TrackingConfig = dataclasses.field(default_factory=TrackingConfig)  # MLflow
 
     def has_validation(self):
         """Whether runs with these settings have a validation split (tasks override)."""
