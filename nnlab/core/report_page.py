@@ -17,7 +17,7 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; 
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
-th:first-child, td:first-child, td.text { text-align: left; }
+th:first-child, td:first-child, .text { text-align: left; }
 td.text { max-width: 40em; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.4em 0; }
 .note { color: #555; }
@@ -80,7 +80,8 @@ def table(header, rows, text_columns=()):
         css = ' class="text"' if index in text_columns else ""
         return f"<td{css}>{escape(shown)}</td>"
 
-    head = "".join(f"<th>{escape(name)}</th>" for name in header)
+    head = "".join(f"<th{' class=text' if i in text_columns else ''}>{escape(name)}</th>"
+                   for i, name in enumerate(header))
     body = "".join("<tr>" + "".join(cell(i, v) for i, v in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 

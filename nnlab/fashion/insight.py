@@ -90,7 +90,7 @@ def _dense_section(ctx, dense):
         what = f"each class's weights in {dense[0].name} (logistic regression: one template per class)"
     columns = min(8, len(units))
     rows = -(-len(units) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 2.1 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 2.4 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, unit, name in zip(axes.flat, units, names):

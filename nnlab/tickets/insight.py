@@ -91,5 +91,5 @@ def worst_routed_section(ctx):
     html = (f"<p class=note>The tickets of the {escape(ctx.split)} split sent to the wrong department with the "
             "highest probability.</p>"
             + table(["item", "title", "body", "tags", "true", "predicted", "probability"], rows,
-                    text_columns=(1, 2, 3)))
+                    text_columns=(1, 2, 3, 4, 5)))
     return Section("worst_routed", "Worst-routed tickets", html, (), data)
