@@ -93,6 +93,14 @@ def test_two_runs_on_the_same_items(run_copy, small_splits, tmp_path, test_split
     assert (run_copy / REPORT_DIR / "comparison-confusion.png").is_file()
 
 
+def test_the_command_prints_the_page_s_path(run_copy, run_cli):
+    status, out, err = run_cli("report", run_copy, "--split", "val", "--limit", "300")
+    assert status == 0, err
+    assert f"report: {run_copy / REPORT_DIR / 'index.html'}" in out.replace("\n", "")
+    report = _read(run_copy)
+    assert (report["split"], report["items"]) == ("val", 300)
+
+
 def test_mistakes_are_named(run_copy, tmp_path, run_cli):
     with pytest.raises(NnlabError, match="--split must be test or val"):
         write_report(run_copy, split="train")
