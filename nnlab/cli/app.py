@@ -4,8 +4,8 @@ import nnlab  # noqa: F401  sets the Keras backend before anything imports keras
 
 import typer
 
-from nnlab.cli import (calibrate, config, data, evaluate, models, predict, reproduce, runs, serve, sweep, tickets,
-                       train)
+from nnlab.cli import (calibrate, config, data, evaluate, models, predict, report, reproduce, runs, serve, sweep,
+                       tickets, train)
 from nnlab.cli.common import stoppable
 
 app = typer.Typer(help="Train, compare, save, restore and serve Keras models: the lucky-bag Fashion-MNIST "
@@ -22,3 +22,4 @@ app.command()(stoppable(reproduce.reproduce))
 app.command()(stoppable(calibrate.calibrate))
 app.command()(stoppable(serve.serve))
 app.command()(stoppable(sweep.sweep))
+app.command()(stoppable(report.report))

@@ -101,6 +101,13 @@ class ReduceLRConfig(Settings):
     cooldown: int = Field(0, ge=0)  # epochs after a reduction before counting again
 
 
+class TrackingConfig(Settings):
+    """MLflow tracking (nnlab.core.tracking): off unless ``uri`` or ``$MLFLOW_TRACKING_URI`` names a store."""
+
+    uri: str | None = None  # e.g. sqlite:///mlflow.db or http://host:5000; None: $MLFLOW_TRACKING_URI, else off
+    experiment: str | None = None  # None: $MLFLOW_EXPERIMENT_NAME, else the task's name
+
+
 class RunConfig(Settings):
     """The settings of a training run that know nothing of the data or the model."""
 
@@ -131,6 +138,8 @@ class RunConfig(Settings):
     verbose: Literal[0, 1, 2] = Field(1, json_schema_extra={"x-allowed": "0, 1 or 2"})  # 0 silent, 1 bar, 2 lines
     save_format: Literal["keras", "h5"] = "keras"  # whole-model files: keras (.keras) or h5 (legacy)
     runs_dir: str = "runs"
+    tensorboard: bool = False  # event files under RUN/tensorboard/ (nnlab.core.tensorboard)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # MLflow
 
     def has_validation(self):
         """Whether runs with these settings have a validation split (tasks override)."""

@@ -153,11 +153,13 @@ def scan_batches(model, batch_size):
     return model
 
 
-def make_callbacks(config, run_dir, state=None):
-    """Keras' ModelCheckpoint (to a temporary file), EarlyStopping and ReduceLROnPlateau as the config asks.
+def make_callbacks(config, run_dir, state=None, task=None, validation=None, resuming=False):
+    """Keras' ModelCheckpoint (to a temporary file), EarlyStopping and ReduceLROnPlateau as the config asks,
+    and TensorBoard event files (``tensorboard``) and MLflow tracking (``tracking``) when asked for.
 
     ``state`` is a saved resume state: EarlyStopping's and ReduceLROnPlateau's wait/best and the
-    checkpoint's best continue. Returns ``(callbacks, checkpoint, early_stopping, reduce_lr,
+    checkpoint's best continue. ``task`` and ``validation`` (``(x_val, y_val)``) give TensorBoard's
+    confusion matrices. Returns ``(callbacks, checkpoint, early_stopping, reduce_lr,
     (best file, temporary file) or None)``.
     """
     callbacks, checkpoint, early_stopping, reduce_lr, files = [], None, None, None, None
@@ -182,6 +184,13 @@ def make_callbacks(config, run_dir, state=None):
             factor=plateau.factor, patience=plateau.patience, min_delta=plateau.min_delta, min_lr=plateau.min_lr,
             cooldown=plateau.cooldown, verbose=int(config.verbose > 0))
         callbacks.append(reduce_lr)
+    if config.tensorboard:  # imports TensorFlow, so only here
+        from nnlab.core.tensorboard import tensorboard_callbacks
+
+        callbacks += tensorboard_callbacks(run_dir, task or get_task(config.task), validation)
+    from nnlab.core.tracking import tracker  # imports MLflow only when the run is tracked
+
+    callbacks += [t for t in [tracker(config, run_dir, resuming=resuming)] if t is not None]
     return callbacks, checkpoint, early_stopping, reduce_lr, files
 
 
@@ -274,7 +283,7 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
     progbar = [BatchProgbar(scan, steps_per_epoch)] if config.verbose else []
     callbacks, checkpoint, early_stopping, reduce_lr, files = make_callbacks(
         config, run_dir, {"checkpoint_best": meta.get("checkpoint_best"), "early_stopping": None,
-                          "reduce_lr": meta.get("reduce_lr")})
+                          "reduce_lr": meta.get("reduce_lr")}, task, splits.validation(), resuming=state is not None)
     initial_epoch, epochs, restore = 0, config.epochs, []
     if state is not None:
         restore = [RestoreRandom(meta, arrays)]
@@ -307,12 +316,21 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
             if not interrupted:
                 write_history(run_dir, history)  # also when no epoch ran (resumed after the last one)
                 metrics = _finish(task, config, run_dir, splits, model, history, timer, early_stopping, clock())
+                _run_finished(callbacks, run_dir, metrics)
     except KeyboardInterrupt:
         interrupted = True
     if interrupted:
         _write_interrupted(config, run_dir, recorder.epochs_done, clock())
+        _run_finished(callbacks, run_dir, None)
         raise Interrupted(run_dir, recorder.epochs_done)
     return RunResult(run_dir, model, history, metrics, config)
+
+
+def _run_finished(callbacks, run_dir, metrics):
+    """Tell the callbacks that record a run elsewhere (MLflow) that its folder is complete (None: interrupted)."""
+    for callback in callbacks:
+        if hasattr(callback, "on_run_finished"):
+            callback.on_run_finished(run_dir, metrics)
 
 
 def _write_interrupted(config, run_dir, epochs_done, seconds):

@@ -267,26 +267,19 @@ def e10_early_stopping(ctx):
 
 def x1_beyond_the_seeds(ctx):
     """The new preset against E10 on the same test images: McNemar's exact test, bootstrap 95 % interval."""
-    from scipy.stats import binomtest
-
+    from nnlab.core.comparison import paired_comparison
     from nnlab.core.evaluation import predict
     from nnlab.fashion.task import TASK
 
     x, y = ctx.splits.x_test, ctx.splits.y_test
     right = {name: np.argmax(predict(ctx.runs[name].result.model, x, TASK), axis=-1) == y
              for name in ("cnn-fast", "final")}
-    new, old = right["cnn-fast"], right["final"]
-    only_new, only_old = int(np.sum(new & ~old)), int(np.sum(old & ~new))  # the discordant pairs
-    p_value = binomtest(only_new, only_new + only_old, 0.5).pvalue if only_new + only_old else 1.0
-    rng = np.random.default_rng(ctx.seed)
-    picks = rng.integers(0, len(y), size=(BOOTSTRAP, len(y)))  # test images drawn with replacement
-    differences = new[picks].mean(axis=1) - old[picks].mean(axis=1)
-    low, high = np.percentile(differences, [2.5, 97.5])
-    ctx.details["mcnemar"] = {"only cnn-fast right": only_new, "only E10 right": only_old,
+    stats = paired_comparison(right["cnn-fast"], right["final"], seed=ctx.seed, resamples=BOOTSTRAP)
+    ctx.details["mcnemar"] = {"only cnn-fast right": stats["only_a_right"], "only E10 right": stats["only_b_right"],
                               "test images": len(y), "bootstrap resamples": BOOTSTRAP}
-    return {"new_acc": float(new.mean()), "e10_acc": float(old.mean()), "difference": float(new.mean() - old.mean()),
-            "low": float(low), "high": float(high), "p_value": float(p_value),
-            "better": bool(p_value < 0.05 and low > 0)}
+    return {"new_acc": stats["accuracy_a"], "e10_acc": stats["accuracy_b"], "difference": stats["difference"],
+            "low": stats["low"], "high": stats["high"], "p_value": stats["p_value"],
+            "better": bool(stats["p_value"] < 0.05 and stats["low"] > 0)}
 
 
 def t1_tickets(ctx):
