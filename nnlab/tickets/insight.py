@@ -22,11 +22,9 @@ BANDS = ("0-0.25", "0.25-0.5", "0.5-0.75", "0.75-1")
 
 def prepare(run_dir, task, config):
     """``(task, splits)``: the task with the run's labels, the splits made with the run's vectorizer."""
-    from nnlab.tickets.task import read_vectorizer
-
-    vectorizer, labels = read_vectorizer(run_dir)
-    task = task.with_labels(labels)
-    return task, task.load_data(config, vectorizer=vectorizer)
+    state = task.preprocessing(run_dir)
+    task = task.with_labels(state.labels)
+    return task, task.load_data(config, preprocessing=state)
 
 
 def sections(ctx):

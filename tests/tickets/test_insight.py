@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import classification_report
 
 from nnlab.core.report import REPORT_DIR, write_report
-from nnlab.tickets.task import TASK, read_vectorizer
+from nnlab.tickets.task import TASK
 
 
 @pytest.fixture
@@ -19,9 +19,9 @@ def ticket_copy(ticket_run, tmp_path):
 
 def _test_split(run_dir):
     config = TASK.config_from_dict(json.loads((run_dir / "config.json").read_text()))
-    vectorizer, labels = read_vectorizer(run_dir)
-    splits = TASK.with_labels(labels).load_data(config, vectorizer=vectorizer)
-    return splits, labels
+    state = TASK.preprocessing(run_dir)
+    splits = TASK.with_labels(state.labels).load_data(config, preprocessing=state)
+    return splits, state.labels
 
 
 def test_ticket_report_against_scikit_learn_and_numpy(ticket_copy):
