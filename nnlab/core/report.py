@@ -27,7 +27,6 @@ matrices side by side. Both runs must be of the same task and score the same ite
 """
 
 import dataclasses
-import html
 import importlib
 import json
 from pathlib import Path
@@ -35,22 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from nnlab.core.errors import NnlabError
+from nnlab.core.report_page import Section, escape  # noqa: F401  (task insight modules take them from here)
 
 REPORT_DIR = "report"
 WRONG_ITEMS = 24  # most confidently wrong items listed per class output
 DISAGREEMENTS = 30  # items listed where two runs disagree
 SPLITS = ("test", "val")
-
-
-@dataclasses.dataclass
-class Section:
-    """One part of the page: a title, HTML (already escaped), pictures (files in the report folder), numbers."""
-
-    key: str
-    title: str
-    html: str = ""
-    images: tuple = ()
-    data: object = None  # JSON-ready; report.json["sections"][key]
 
 
 @dataclasses.dataclass
@@ -244,7 +233,3 @@ def _plain(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
-
-
-def escape(text):
-    return html.escape(str(text), quote=True)

@@ -5,12 +5,28 @@ pictures are PNG files beside it (``<img src="confusion-class.png">``), so it op
 copy of the folder, or as a CI artefact.
 """
 
+import dataclasses
+import html
 import json
 from pathlib import Path
 
 import numpy as np
 
-from nnlab.core.report import Section, escape
+
+@dataclasses.dataclass
+class Section:
+    """One part of the page: a title, HTML (already escaped), pictures (files in the report folder), numbers."""
+
+    key: str
+    title: str
+    html: str = ""
+    images: tuple = ()
+    data: object = None  # JSON-ready; report.json["sections"][key]
+
+
+def escape(text):
+    return html.escape(str(text), quote=True)
+
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }

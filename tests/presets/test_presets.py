@@ -30,6 +30,7 @@ def without_added(values):
     for key in ADDED["optimizer"]:
         assert values["optimizer"].pop(key) == ADDED["optimizer"][key], key
     assert values.pop("reduce_lr") is None
+    assert values.pop("tensorboard") is False and values.pop("tracking") == {"uri": None, "experiment": None}  # issue 20
     return values
 
 
