@@ -117,7 +117,7 @@ class MlflowTracker(keras.callbacks.Callback):
         experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(name)
         info = versions()
         tags = {"nnlab.task": self.config.task, "nnlab.preset": self.config.preset or "",
-                "nnlab.model": self.config.model, "nnlab.version": info["nnlab"],
+                "nnlab.model": self.config.model_label(), "nnlab.version": info["nnlab"],
                 "nnlab.git_commit": info["git_commit"] or "", "nnlab.run_dir": str(self.run_dir.resolve())}
         run = self.client.create_run(experiment_id, run_name=self.run_dir.name, tags=tags)
         self.run_id = run.info.run_id

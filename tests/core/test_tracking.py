@@ -58,11 +58,13 @@ def test_run_recorded_params_metric_history_tags_artifacts(store, tmp_path, smal
 
 def test_env_variable_turns_tracking_on(store, tmp_path, small_splits, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
-    config = TASK.config("dnn", runs_dir=str(tmp_path / "runs"), epochs=1, verbose=0, name="from-env", limit=200)
+    config = TASK.config("dnn", runs_dir=str(tmp_path / "runs"), epochs=1, verbose=0, name="from-env", limit=200,
+                         model={"hidden": [32]})  # a model given as settings: its spec's keys are params too
     train(config, splits=small_splits)
     client = MlflowClient(tracking_uri=store)
     (run,) = client.search_runs([client.get_experiment_by_name("fashion").experiment_id])  # the task's name
     assert run.info.run_name == "from-env" and len(client.get_metric_history(run.info.run_id, "loss")) == 1
+    assert run.data.params["model.hidden"] == "[32]" and run.data.tags["nnlab.model"] == "dnn"
 
 
 def test_unreachable_server_is_one_warning_and_the_run_folder_is_complete(tmp_path, small_splits, monkeypatch,
