@@ -52,7 +52,8 @@ def connect(address=None):
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if ray.is_initialized():
         return where
-    options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING,
+    # ERROR: Ray's start-up notes (token authentication on, deprecations) are not the user's to act on.
+    options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR,
                "configure_logging": True}
     try:
         if address or os.environ.get("RAY_ADDRESS"):
@@ -74,6 +75,7 @@ def _quiet_data():
         from ray.data import DataContext
     except ImportError:  # ray without the data extra: only sweeps
         return
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # "execution finished", "progress bars disabled"
     context = DataContext.get_current()
     context.enable_progress_bars = False
     if hasattr(context, "print_on_execution_start"):
