@@ -63,6 +63,10 @@ def connect(address=None):
             ray.init(num_cpus=len(os.sched_getaffinity(0)), **options)
     except (ConnectionError, RuntimeError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "Authentication" in type(error.__cause__).__name__ or "auth" in str(error.__cause__).lower():
+            raise NnlabError(f"could not join {where}: its authentication token is missing or wrong here; copy the "
+                             "token of the head node (`ray get-auth-token` there) into RAY_AUTH_TOKEN or "
+                             "~/.ray/auth_token on this machine.") from None
         raise NnlabError(f"could not join {where}: {first}. Start one with `ray start --head --port 6379` and "
                          "give --address HOST:6379 (or leave --address out for a local Ray).") from None
     _quiet_data()

@@ -247,14 +247,18 @@ def scheduler(spec, metric, direction, max_epochs):
     return FIFOScheduler()
 
 
-def _define_by_run(spec):
-    """Optuna's define-by-run space for OptunaSearch: the local executor's suggest calls, and the trial's number."""
+class DefineByRun:
+    """Optuna's define-by-run space for OptunaSearch: the local executor's suggest calls, and the trial's number.
 
-    def space(trial):
-        search.suggest(trial, spec)
+    A class, not a closure: OptunaSearch saves itself (with this) with the standard pickle.
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    def __call__(self, trial):
+        search.suggest(trial, self.spec)
         return {"number": trial.number}
-
-    return space
 
 
 def tuner(sweep_dir, spec, preset, base, metric, direction, jobs):
@@ -269,7 +273,7 @@ def tuner(sweep_dir, spec, preset, base, metric, direction, jobs):
         from ray.tune.search.optuna import OptunaSearch
 
         param_space, samples = {}, spec.trials
-        search_alg = OptunaSearch(space=_define_by_run(spec), metric=metric, mode=direction, seed=spec.seed)
+        search_alg = OptunaSearch(space=DefineByRun(spec), metric=metric, mode=direction, seed=spec.seed)
     if tune.Tuner.can_restore(str(path)):
         return tune.Tuner.restore(str(path), trainable=trainable, resume_unfinished=True, resume_errored=True,
                                   param_space=param_space or None), True
