@@ -58,7 +58,8 @@ def find_sources(sources):
         if source.is_file() and source.suffix.lower() in (".csv", ".parquet"):
             found.extend(_listed(source))
         elif not source.exists() and any(char in str(source) for char in "*?["):
-            found.extend(find_photos(sorted(Path(p) for p in glob.glob(str(source), recursive=True))))
+            # As the shell would expand it: the matching files, each as given (folders matched are skipped).
+            found.extend(sorted(Path(p) for p in glob.glob(str(source), recursive=True) if Path(p).is_file()))
         else:
             found.extend(find_photos([source]))
     return found
