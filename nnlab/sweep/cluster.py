@@ -340,8 +340,12 @@ def run(spec_path, out=None, jobs=1, address=None, console=None):
                 {"last_fit_seconds": round(time.perf_counter() - started, 3)}))
         table, best = results.write_all(study, state, sweep_dir)
         unfinished = [row for row in table if row["status"] not in ("complete", "pruned", "failed")]
-        if len(table) >= spec.planned_trials() and not unfinished:
+        finished = len(table) >= spec.planned_trials() and not unfinished
+        if finished:
             (sweep_dir / "done").write_text("")
+    if not finished:  # Ctrl-C: Tune saved its state and returned
+        console.print(f"sweep stopped; finished trials are kept. Continue with: nnlab sweep {spec_path} --out "
+                      f"{sweep_dir} --executor ray" + (f" --address {address}" if address else ""), style="yellow")
     done = [row for row in table if row["status"] == "complete"]
     console.print(f"{len(done)} of {len(table)} trials complete; results.csv, report.html"
                   + (f", best.yaml (trial {best['trial']}, {metric} {best[metric]:.4f})" if best else "")

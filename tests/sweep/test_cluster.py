@@ -115,11 +115,13 @@ def test_ray_refuses_a_local_sweeps_folder_and_spec_mistakes_before_joining(nnla
 
 
 @pytest.mark.slow
-def test_a_two_node_cluster_on_this_machine_runs_the_grid(nnlab_command, tmp_path):
+def test_a_two_node_cluster_on_this_machine_runs_the_grid(nnlab_command, tmp_path, monkeypatch):
     """``ray start --head --num-cpus 1`` + ``ray start --address ... --num-cpus 1``: trials spread over both."""
     pytest.importorskip("ray")
-    from ray_nodes import free_port, start_node, stop_node, wait_for_cpus
+    from ray_nodes import free_port, start_node, stop_node, token_environment, wait_for_cpus
 
+    for key, value in token_environment().items():  # the nodes and the sweep share the cluster's token
+        monkeypatch.setenv(key, value)
     port = free_port()
     address = f"127.0.0.1:{port}"
     head = start_node(1, head_port=port, log=tmp_path / "head.log")
