@@ -1,6 +1,6 @@
 """Benchmark: trials per hour of `nnlab sweep` with 1 and 2 trials at a time, locally and on Ray; Ray Data predict.
 
-    .venv/bin/python bench/sweep_scale.py                      # 8 trials (logreg, 2 epochs, --limit 4000)
+    .venv/bin/python bench/sweep_scale.py                      # 8 trials (dnn, 2 epochs, --limit 6000)
     .venv/bin/python bench/sweep_scale.py --epochs 3 --limit 6000 --photos 2000
 
 Writes bench/results/sweep_scale.json.
@@ -12,7 +12,7 @@ The figure is the local executor's trials per hour at --jobs 2, the baseline the
 without a cluster gets it) are in the details with their ratios to the local ones.
 
 Each sweep is the same fixed grid of eight trials (optimizer x learning rate x dropout of
-the seeds' logistic regression on a slice), run as a fresh `nnlab sweep` process into a new
+the seeds' dense network (dnn) on a slice), run as a fresh `nnlab sweep` process into a new
 folder and timed from launch to exit, so start-up (Python, JAX, the local executor's worker
 processes; Ray's own start for the Ray executor) counts as a user sees it. Also measured:
 Ray's start-up alone (`ray.init()` of a local Ray and its shutdown, in a fresh process), and
@@ -52,7 +52,7 @@ RAY_START = ("import os, time, logging, ray; t = time.perf_counter(); "
 
 def grid(epochs, limit):
     return {"task": "fashion", "name": "scale",
-            "base": {"preset": "logreg", "epochs": epochs, "limit": limit, "batch_size": 64},
+            "base": {"preset": "dnn", "epochs": epochs, "limit": limit, "batch_size": 64},
             "space": {"optimizer.name": {"grid": ["sgd", "adam"]},
                       "optimizer.learning_rate": {"grid": [0.01, 0.002]},
                       "dropout": {"grid": [0.0, 0.2]}},
@@ -94,7 +94,7 @@ def ray_start():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--limit", type=int, default=4000)
+    parser.add_argument("--limit", type=int, default=6000)
     parser.add_argument("--photos", type=int, default=1000)
     args = parser.parse_args()
     load_before = os.getloadavg()
@@ -147,7 +147,7 @@ def main():
                  f"predict {images['local']:.0f} img/s local vs Ray {images['ray-1']:.0f} / {images['ray-2']:.0f} "
                  f"(1 / 2 actors); load {load_before[0]:.1f} -> {load_after[0]:.1f}, shared machine: noisy"),
         settings={"trials": 8, "epochs": args.epochs, "limit": args.limit, "photos": args.photos,
-                  "model": "logreg", "grid": grid(args.epochs, args.limit)["space"]},
+                  "model": "dnn", "grid": grid(args.epochs, args.limit)["space"]},
         details={"sweeps": runs, "ray_start_up_s": round(start_up, 2), "ray_vs_local": ray_ratios,
                  "parallel_speedup_local": round(parallel, 3),
                  "parallel_speedup_ray": round(ray2 / ray1, 3), "same_metrics": same,
