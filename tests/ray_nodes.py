@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,8 +36,10 @@ def start_node(cpus, head_port=None, address=None, log=None):
     command = [str(RAY), "start", "--block", "--num-cpus", str(cpus), "--object-store-memory", str(OBJECT_STORE),
                "--disable-usage-stats", *role, *ports]
     output = open(log, "w") if log else subprocess.DEVNULL
-    return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    process.ray_port = head_port
+    return process
 
 
 def wait_for_cpus(address, cpus, timeout=180):
@@ -57,6 +60,13 @@ def stop_node(process):
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+    # A head leaves its address where a plain ray.init() looks for a cluster: not a dead one's.
+    current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+    try:
+        if current.read_text().strip().endswith(f":{getattr(process, 'ray_port', None)}"):
+            current.unlink()
+    except OSError:
+        pass
 
 
 def token_environment():

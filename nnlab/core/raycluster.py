@@ -60,7 +60,8 @@ def connect(address=None):
             ray.init(address=address or os.environ["RAY_ADDRESS"], **{k: v for k, v in options.items()
                                                                       if k != "include_dashboard"})
         else:
-            ray.init(num_cpus=len(os.sched_getaffinity(0)), **options)
+            # "local": a new Ray, even where a `ray start` left its address in /tmp/ray (stale, or another's)
+            ray.init(address="local", num_cpus=len(os.sched_getaffinity(0)), **options)
     except (ConnectionError, RuntimeError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if "Authentication" in type(error.__cause__).__name__ or "auth" in str(error.__cause__).lower():
