@@ -45,9 +45,9 @@ from record import save_result
 NNLAB = Path(sys.executable).with_name("nnlab")
 PARALLEL_GOAL, RAY_GOAL = 1.6, 0.15
 RAY_START = ("import os, time, logging, ray; t = time.perf_counter(); "
-             "ray.init(address='local', num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False, log_to_driver=False, "
-             "logging_level=logging.ERROR); ray.cluster_resources(); up = time.perf_counter() - t; "
-             "ray.shutdown(); print(up, time.perf_counter() - t)")
+             "ray.init(address='local', num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False, "
+             "log_to_driver=False, logging_level=logging.ERROR); ray.cluster_resources(); "
+             "up = time.perf_counter() - t; ray.shutdown(); print(up, time.perf_counter() - t)")
 
 
 def grid(epochs, limit):
