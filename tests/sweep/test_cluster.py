@@ -46,7 +46,7 @@ def test_a_grid_on_ray_gives_the_local_executors_trials_and_metrics(nnlab_comman
     rows_local, rows_ray = table(tmp_path / "local" / "results.csv"), table(tmp_path / "ray" / "results.csv")
     assert [r["trial"] for r in rows_ray] == ["0", "1"] and {r["status"] for r in rows_ray} == {"complete"}
     for a, b in zip(rows_local, rows_ray):
-        assert (a["optimizer.name"], a["optimizer.learning_rate"]) == (b["optimizer.name"], b["optimizer.learning_rate"])
+        assert [a[key] for key in GRID["space"]] == [b[key] for key in GRID["space"]]
         for figure in ("val_accuracy", "val_loss", "test_accuracy", "test_loss"):
             assert float(a[figure]) == pytest.approx(float(b[figure]), abs=1e-5), figure
     for row in rows_ray:  # ordinary run folders, named as locally; the metric is the best epoch's
