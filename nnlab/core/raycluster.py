@@ -12,7 +12,10 @@ instead of interleaved with nnlab's lines.
 """
 
 import logging
+import math
 import os
+import tempfile
+from pathlib import Path
 
 from nnlab.core.errors import NnlabError
 
@@ -90,3 +93,46 @@ def _quiet_data():
 def cluster_cpus():
     """The CPU cores the joined cluster has, over all its nodes."""
     return int(import_ray().cluster_resources().get("CPU", 0))
+
+
+CORE_LOCKS = Path(tempfile.gettempdir()) / "nnlab-trial-cores"  # one lock file per core of this node
+
+
+def claim_cores(cpus):
+    """Pin this thread (and the XLA threads it starts) to ``ceil(cpus)`` cores no other nnlab worker here holds.
+
+    Ray reserves CPUs by count, not which ones; XLA sizes its CPU thread pool from the cores
+    the thread that first uses JAX may run on, so two trials on a 2-core node would each start
+    2 threads and slow each other down (the local executor pins its workers for the same
+    reason). A core is claimed with a ``flock`` on its file under /tmp: the claim ends with
+    the worker process, however it ends. Returns the claimed cores (None: not pinned).
+
+    Call it before the process first uses JAX: XLA's thread pool is sized once.
+    """
+    import fcntl
+
+    if getattr(claim_cores, "held", None):  # a reused worker: still holds its cores
+        return [core for core, _ in claim_cores.held]
+    cores = sorted(os.sched_getaffinity(0))
+    wanted = max(1, math.ceil(cpus))
+    if wanted >= len(cores):
+        return None
+    CORE_LOCKS.mkdir(exist_ok=True)
+    held = []
+    for core in cores:
+        handle = open(CORE_LOCKS / f"{core}.lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        held.append((core, handle))
+        if len(held) == wanted:
+            break
+    if len(held) < wanted:  # more trials here than cores (CPUs over-lent): leave it to the kernel
+        for _, handle in held:
+            handle.close()
+        return None
+    claim_cores.held = held  # the locks live as long as this worker process
+    os.sched_setaffinity(0, [core for core, _ in held])
+    return [core for core, _ in held]

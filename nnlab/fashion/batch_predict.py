@@ -17,6 +17,7 @@ file is a row with its reason, as locally, never a failed job.
 import glob
 import json
 import math
+import os
 from pathlib import Path
 
 from nnlab.core.errors import NnlabError
@@ -72,10 +73,14 @@ class Predictor:
     ``_describe`` make the same rows as the local path.
     """
 
-    def __init__(self, model, helpers, max_pixels):
+    def __init__(self, model, helpers, max_pixels, jobs=1):
         from rich.console import Console
 
+        from nnlab.core.raycluster import claim_cores
         from nnlab.fashion.photos import PhotoError, load_photo
+
+        # Before the model's first JAX call: XLA's threads on this actor's share of the cores (all, for one actor).
+        claim_cores(max(1, len(os.sched_getaffinity(0)) // jobs))
 
         self.helpers, self.max_pixels = helpers, max_pixels
         self.load_photo, self.PhotoError = load_photo, PhotoError
@@ -110,7 +115,7 @@ def predict_rows(model, files, helpers, max_pixels, jobs=1):
              enumerate(files)]
     blocks = max(jobs, math.ceil(len(items) / BATCH))  # every actor gets work
     dataset = ray.data.from_items(items, override_num_blocks=min(blocks, len(items)))
-    dataset = dataset.map_batches(Predictor, fn_constructor_args=(str(model), helpers, max_pixels),
+    dataset = dataset.map_batches(Predictor, fn_constructor_args=(str(model), helpers, max_pixels, jobs),
                                   batch_size=BATCH, batch_format="numpy", num_cpus=1,
                                   compute=ray.data.ActorPoolStrategy(size=jobs))
     answered = sorted((int(item["index"]), json.loads(item["row"])) for item in dataset.take_all())

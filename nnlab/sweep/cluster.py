@@ -78,17 +78,24 @@ def distributions(spec):
 # ---------------------------------------------------------------- the trial, on a Ray worker
 
 
-def make_trainable(sweep_dir):
-    """Ray's function trainable for the sweep in ``sweep_dir`` (a path every node sees)."""
+def make_trainable(sweep_dir, jobs=1):
+    """Ray's function trainable for the sweep in ``sweep_dir`` (a path every node sees), ``jobs`` trials at a time.
+
+    Each trial is pinned to its share of its node's cores (at least ``resources.cpus``), as
+    the local executor's workers: one trial at a time uses them all.
+    """
     sweep_dir = str(sweep_dir)
 
     def nnlab_trial(config):
         from ray import tune
 
+        from nnlab.core.raycluster import claim_cores
+
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         _die_with_raylet()
         state = search.read_state(sweep_dir)
         spec, metric = state["spec"], state["metric"]
+        claim_cores(max(spec.resources.cpus, len(os.sched_getaffinity(0)) // jobs))
         number = config["number"]
         runs_dir = Path(sweep_dir) / "runs"
         last = {"epoch": 0}
@@ -265,7 +272,7 @@ def tuner(sweep_dir, spec, preset, base, metric, direction, jobs):
     """A new Tuner for the sweep, or the stopped one restored from ``SWEEP/ray/``."""
     from ray import tune
 
-    trainable = tune.with_resources(make_trainable(sweep_dir), {"cpu": spec.resources.cpus})
+    trainable = tune.with_resources(make_trainable(sweep_dir, jobs), {"cpu": spec.resources.cpus})
     path = Path(sweep_dir) / RAY_DIR / EXPERIMENT
     if spec.is_grid():
         param_space, search_alg, samples = {"number": tune.grid_search(list(range(spec.planned_trials())))}, None, 1
@@ -279,7 +286,10 @@ def tuner(sweep_dir, spec, preset, base, metric, direction, jobs):
                                   param_space=param_space or None), True
     config = tune.TuneConfig(metric=metric, mode=direction, search_alg=search_alg, num_samples=samples,
                              scheduler=scheduler(spec, metric, direction, _max_epochs(spec, preset, base)),
-                             max_concurrent_trials=jobs)
+                             max_concurrent_trials=jobs,
+                             # One worker process trains trial after trial: Python, JAX and Keras imported once
+                             # (a fresh process per trial cost ~3 s of a 1 s trial in bench/sweep_scale.py).
+                             reuse_actors=True)
     run_config = tune.RunConfig(name=EXPERIMENT, storage_path=str(Path(sweep_dir) / RAY_DIR), verbose=0,
                                 # results.json per trial: what Tune reads back when it restores the sweep
                                 callbacks=[_recorder(sweep_dir), tune.logger.JsonLoggerCallback()],
