@@ -9,8 +9,8 @@ cores):
   ``OptunaSearch`` seeded with ``spec.seed`` (the same trials for the same seed with
   one trial at a time: with more, the searcher sees results in the order they arrive);
 - each trial is :func:`nnlab.sweep.trials.run_trial` in a Ray worker, reporting its
-  metric after every epoch with ``ray.tune.report`` and a small checkpoint naming its
-  run folder. The run folder IS the trial's state: it must be on storage every node
+  metric after every epoch with ``ray.tune.report`` (the first epoch with a small
+  checkpoint naming its run folder). The run folder IS the trial's state: on storage every node
   sees, and a trial Ray restarts (on another node, or after the sweep was stopped)
   continues it from its last finished epoch;
 - pruners: ``asha`` is Ray's ASHAScheduler, ``median`` its MedianStoppingRule, both on
@@ -101,13 +101,17 @@ def make_trainable(sweep_dir, jobs=1):
         last = {"epoch": 0}
 
         def report(epoch, value):
-            last["epoch"] = epoch + 1
-            # The checkpoint only names the run folder: the folder on shared storage is the state.
+            first, last["epoch"] = last["epoch"] == 0, epoch + 1
+            if not first:
+                tune.report({metric: value, "epoch": epoch + 1})
+                return False  # Ray's scheduler stops a pruned trial itself
+            # The checkpoint only names the run folder, which is the state (on shared storage): once per
+            # start is enough, and each checkpoint makes Tune save its whole state (~1 s a trial in the bench).
             with tempfile.TemporaryDirectory() as folder:
                 (Path(folder) / "trial.json").write_text(json.dumps(
-                    {"run": str(runs_dir / run_names(number, spec.repeats)[0]), "epoch": epoch + 1}))
+                    {"run": str(runs_dir / run_names(number, spec.repeats)[0]), "first_epoch": epoch + 1}))
                 tune.report({metric: value, "epoch": epoch + 1}, checkpoint=tune.Checkpoint.from_directory(folder))
-            return False  # Ray's scheduler stops a pruned trial itself
+            return False
 
         try:
             outcome = run_trial(spec, state["preset"], state["base"], trial_values(spec, config), number, runs_dir,
