@@ -1,6 +1,6 @@
 """Benchmark: trials per hour of `nnlab sweep` with 1 and 2 trials at a time, locally and on Ray; Ray Data predict.
 
-    .venv/bin/python bench/sweep_scale.py                      # 8 trials (dnn, 3 epochs, --limit 20000)
+    .venv/bin/python bench/sweep_scale.py                      # 8 trials (dnn, 3 epochs, the 48000 training images)
     .venv/bin/python bench/sweep_scale.py --epochs 3 --limit 6000 --photos 2000
 
 Writes bench/results/sweep_scale.json.
@@ -94,7 +94,7 @@ def ray_start():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--limit", type=int, default=20000)
+    parser.add_argument("--limit", type=int, default=48000)
     parser.add_argument("--photos", type=int, default=1000)
     args = parser.parse_args()
     load_before = os.getloadavg()
