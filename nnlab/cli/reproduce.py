@@ -14,6 +14,8 @@ def reproduce(
     out: Path = typer.Option(Path("reports/reproduce"), help="Report folder."),
     limit: Optional[int] = typer.Option(None, help="Use only the first N samples of each split (quick check)."),
     epochs: Optional[int] = typer.Option(None, help="Cap every experiment's epochs (quick check)."),
+    jobs: int = typer.Option(1, help="Train independent runs this many at a time, each a process on its share "
+                                     "of the cores (same results as one at a time)."),
     resume: bool = typer.Option(False, help="Skip experiments already finished in --out."),
     overwrite: bool = typer.Option(False, help="Start over in --out even if it holds results made with other "
                                                "settings (its run folders with other settings are replaced)."),
@@ -29,7 +31,7 @@ def reproduce(
 
     try:
         run_reproduce(only=only, repeats=repeats, out=out, limit=limit, max_epochs=epochs, resume=resume,
-                      overwrite=overwrite, data_dir=data_dir)
+                      overwrite=overwrite, data_dir=data_dir, jobs=jobs)
     except Interrupted:
         # reproduce printed how to resume the report; `nnlab train --resume RUN` would not rebuild it.
         raise KeyboardInterrupt from None

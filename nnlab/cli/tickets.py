@@ -96,18 +96,27 @@ def _resume(resume, runs_dir, verbose):
 
 
 def train(
-    data: Optional[Path] = typer.Argument(None, help="Ticket file, .csv or .jsonl (not with --resume)."),
-    preset: str = typer.Option("triage", help="triage (Adam 3e-4, priority trained on its absolute error with "
-                                              "weight 10, EarlyStopping and ModelCheckpoint on val_loss: both "
-                                              "heads), seeds (the seeds' "
-                                              "settings: EarlyStopping on val_department_accuracy, patience 2) or "
-                                              "subclass (seeds, keras.Model twin)."),
+    data: Optional[Path] = typer.Argument(None, help="Ticket file, .csv or .jsonl (not with --resume; may come "
+                                                     "from --config)."),
+    preset: Optional[str] = typer.Option(None, help="triage (the default: Adam 3e-4, priority trained on its "
+                                                    "absolute error with weight 10, EarlyStopping and "
+                                                    "ModelCheckpoint on val_loss: both heads), seeds (the seeds' "
+                                                    "settings: EarlyStopping on val_department_accuracy, patience "
+                                                    "2) or subclass (seeds, keras.Model twin)."),
+    config: Optional[Path] = typer.Option(None, help="YAML or JSON file of settings, over the preset's (a run's "
+                                                     "config.json repeats that run; `nnlab config show triage "
+                                                     "--task tickets` prints one to start from)."),
+    sets: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY=VALUE",
+                                             help="Any setting by its dotted name, over --config: "
+                                                  "--set hidden_units=128 --set split_seed=7 (the value is YAML: "
+                                                  "3, true, null, [1, 2]). Repeatable; `nnlab config schema "
+                                                  "--task tickets` lists them all."),
     resume: Optional[Path] = typer.Option(None, help="Continue this run folder from its last finished epoch."),
     model: Optional[str] = typer.Option(None, help="functional (the seeds' graph) or subclass."),
-    epochs: Optional[int] = typer.Option(None, help="Epochs at most (triage: 30, seeds: 10; early stopping decides)."),
+    epochs: Optional[int] = typer.Option(None, help="Epochs at most (triage: 40, seeds: 10; early stopping decides)."),
     patience: Optional[int] = typer.Option(None, help="EarlyStopping patience (triage: 3, seeds: 2)."),
-    monitor: Optional[str] = typer.Option(None, help="What EarlyStopping watches (triage: val_loss, "
-                                                     "seeds: val_department_accuracy)."),
+    monitor: Optional[str] = typer.Option(None, help="What checkpoint and early stopping watch (triage: val_loss; "
+                                                     "seeds: val_loss and val_department_accuracy)."),
     val_split: Optional[float] = typer.Option(None, help="Fraction for validation (default 0.15)."),
     test_split: Optional[float] = typer.Option(None, help="Fraction held out for testing (default 0.15)."),
     loss_weights: Optional[str] = typer.Option(None, help="Per-output loss weights: priority=0.5,department=1."),
@@ -134,32 +143,40 @@ def train(
     verbose: Optional[int] = typer.Option(None, help="0 silent, 1 progress bar, 2 one line per epoch."),
     runs_dir: Optional[Path] = typer.Option(None, help="Where run folders go (default ./runs)."),
 ):
-    """Train the ticket model (the seeds' graph) on a ticket file and write its run folder."""
+    """Train the ticket model (the seeds' graph) on a ticket file and write its run folder.
+
+    Settings, weakest first: the defaults < the preset (triage) < --config FILE < --set KEY=VALUE < named flags.
+    """
     if resume is not None:
-        given = [f"--{key.replace('_', '-')}" for key, value in locals().items()
-                 if key not in ("resume", "verbose", "runs_dir", "preset", "skip_bad") and value is not None]
+        given = [f"--{key.replace('_', '-')}".replace("--sets", "--set") for key, value in locals().items()
+                 if key not in ("resume", "verbose", "runs_dir", "skip_bad") and value not in (None, [])]
         if given or skip_bad:
             raise NnlabError(f"--resume continues a run with the settings in its config.json; drop "
                              f"{', '.join(given + (['--skip-bad'] if skip_bad else []))}.")
         result = _resume(resume, runs_dir, verbose)
     else:
+        from nnlab.core.config_sources import settings_from
         from nnlab.core.training import train as run_training
+        from nnlab.tickets.config import DEFAULT_PRESET
         from nnlab.tickets.task import TASK
 
-        if data is None:
+        if data is None and config is None and not any(item.strip().startswith("data=") for item in sets or ()):
             raise NnlabError("give the ticket file: `nnlab tickets train tickets.csv` "
                              "(`nnlab tickets make-data` writes a synthetic one).")
         overrides = drop_none({
-            "data": str(data), "model": model, "epochs": epochs, "val_split": val_split, "test_split": test_split,
-            "loss_weights": parse_loss_weights(loss_weights) if loss_weights else None, "priority_loss": priority_loss,
+            "data": None if data is None else str(data), "model": model, "epochs": epochs, "val_split": val_split,
+            "test_split": test_split, "priority_loss": priority_loss,
+            "loss_weights": parse_loss_weights(loss_weights) if loss_weights else None,
             "batch_size": batch_size, "vocabulary_size": vocabulary_size, "num_tags": num_tags,
             "departments": departments, "columns": columns, "priority_levels": priority_levels,
             "skip_bad": skip_bad or None, "limit": limit, "seed": seed, "name": name,
             "verbose": verbose, "runs_dir": None if runs_dir is None else str(runs_dir),
             "optimizer": {"name": optimizer, "learning_rate": lr},
+            # one --monitor for both callbacks, as `nnlab train`: the best checkpoint is what early stopping restores
+            "checkpoint": {"monitor": monitor},
             "early_stopping": {"patience": patience, "monitor": monitor},
         })
-        result = run_training(TASK.config(preset, **overrides))
+        result = run_training(settings_from(TASK, preset, config, sets, overrides, default_preset=DEFAULT_PRESET))
     _print_run(result.metrics, result.run_dir)
 
 

@@ -25,7 +25,14 @@ def train(
     preset: Optional[str] = typer.Option(None, help="Named settings: logreg, dnn-sigmoid, dnn, dropout, "
                                                     "seeds-final, mnist-512, cnn, cnn-fast (5-minute "
                                                     "preset), cnn-deep (30-minute preset)."),
-    config: Optional[Path] = typer.Option(None, help="JSON file of settings (e.g. a run's config.json)."),
+    config: Optional[Path] = typer.Option(None, help="YAML or JSON file of settings, over the preset's (a run's "
+                                                     "config.json repeats that run; `nnlab config show PRESET` "
+                                                     "prints one to start from)."),
+    sets: Optional[List[str]] = typer.Option(None, "--set", metavar="KEY=VALUE",
+                                             help="Any setting by its dotted name, over --config: "
+                                                  "--set optimizer.learning_rate=1e-3 --set reduce_lr.patience=2 "
+                                                  "(the value is YAML: 3, true, null, [1, 2]). Repeatable; "
+                                                  "`nnlab config schema` lists them all."),
     resume: Optional[Path] = typer.Option(None, help="Continue this run folder from its last finished epoch "
                                                      "(after Ctrl-C, a crash or kill); takes no other settings."),
     model: Optional[str] = typer.Option(None, help="logreg, dnn-sigmoid, dnn, mnist-512, cnn, cnn-fast or "
@@ -35,7 +42,8 @@ def train(
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: Keras' for the optimizer)."),
     momentum: Optional[float] = typer.Option(None, help="Momentum (sgd, rmsprop)."),
     nesterov: Optional[bool] = typer.Option(None, "--nesterov/--no-nesterov", help="Nesterov momentum (sgd)."),
-    schedule: Optional[str] = typer.Option(None, help="Learning rate: constant, or cosine decay to 0."),
+    schedule: Optional[str] = typer.Option(None, help="Learning rate: constant, cosine, exponential, step or "
+                                                      "warmup_cosine (optimizer.* settings tune them)."),
     dropout: Optional[float] = typer.Option(None, help="Dropout rate after the hidden layer, 0 <= R < 1."),
     epochs: Optional[int] = typer.Option(None, help="Epochs (maximum, with early stopping)."),
     batch_size: Optional[int] = typer.Option(None, help="Samples per step (seeds: 32)."),
@@ -59,9 +67,13 @@ def train(
     data_dir: Optional[Path] = DataDir,
     runs_dir: Optional[Path] = typer.Option(None, help="Where run folders go (default ./runs)."),
 ):
-    """Train a model and write its run folder (config, history, metrics, curves, models)."""
-    given = [f"--{key.replace('_', '-')}" for key, value in locals().items()
-             if value is not None and key not in ("resume", "verbose", "runs_dir")]
+    """Train a model and write its run folder (config, history, metrics, curves, models).
+
+    Settings, weakest first: the defaults < the preset < --config FILE < --set KEY=VALUE < the named flags.
+    """
+    given = [f"--{key.replace('_', '-')}".replace("--sets", "--set") for key, value in locals().items()
+             if value not in (None, []) and key not in ("resume", "verbose", "runs_dir")]
+    from nnlab.core.config_sources import settings_from
     from nnlab.core.training import resume as resume_run, train as run_training
     from nnlab.fashion.task import TASK
 
@@ -87,13 +99,7 @@ def train(
     else:
         if verbose is not None:
             overrides["verbose"] = verbose
-        if config is not None:
-            if preset is not None:
-                raise NnlabError("give either --preset or --config, not both.")
-            run_config = TASK.load_config(config, **overrides)
-        else:
-            run_config = TASK.config(preset, **overrides)
-        result = run_training(run_config)
+        result = run_training(settings_from(TASK, preset, config, sets, overrides))
     print_metrics(result.metrics)
     console.print(f"run folder: [bold]{result.run_dir}[/]")
 

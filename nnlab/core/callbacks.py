@@ -6,10 +6,12 @@ and adds these:
 - :class:`EpochTimer`: wall-clock seconds of each epoch.
 - :class:`BatchProgbar`: Keras' progress bar, in batches of the run's batch size under ``scan_batches``.
 - :class:`ResumableEarlyStopping`: Keras' EarlyStopping that can start from a saved wait/best.
+- :class:`ResumableReduceLROnPlateau`: Keras' ReduceLROnPlateau, likewise (wait, cooldown, best, rate).
+- :class:`LearningRateLogger`: the epoch's learning rate into the logs as ``learning_rate``, for any schedule.
 - :class:`RunRecorder`, last in the list: after every epoch it renames the checkpoint
   that ModelCheckpoint wrote to a temporary name into place, rewrites history.csv and
   history.json, and saves everything ``--resume`` needs (weights, optimizer state,
-  epoch, the shuffling RNG, EarlyStopping's and ModelCheckpoint's state, history)
+  epoch, the shuffling RNG, EarlyStopping's, ReduceLROnPlateau's and ModelCheckpoint's state, history)
   to ``resume-state.npz`` -- each file atomically.
 - :func:`catch_interrupt` and :class:`InterruptFlag`: Ctrl-C through
   :mod:`nnlab.core.interrupt`, so that it is never lost in a garbage-collector callback.
@@ -35,7 +37,8 @@ from nnlab.core.errors import NnlabError
 from nnlab.core.runs import TMP_MARK, atomic_path, write_json, write_text
 
 STATE_FILE = "resume-state.npz"
-STATE_FORMAT = 1  # bump when the layout of resume-state.npz changes
+STATE_FORMAT = 1  # bump when the layout of resume-state.npz changes (new optional keys are read with .get)
+LEARNING_RATE = "learning_rate"  # the history key, as Keras' ReduceLROnPlateau and LearningRateScheduler log it
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -92,6 +95,52 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
                 "stopped_epoch": int(self.stopped_epoch)}
 
 
+class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """Keras' ReduceLROnPlateau; ``state`` (from :meth:`get_state`) continues a stopped run where it was.
+
+    The learning rate it lowered is an optimizer variable, restored with the others; the state
+    holds it too, so that a resumed run starts from it whatever the optimizer keeps.
+    """
+
+    def __init__(self, state=None, **kwargs):
+        super().__init__(**kwargs)
+        self.resume_state = state
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)  # wait, cooldown and best back to their start
+        if self.resume_state:
+            s = self.resume_state
+            self.wait, self.cooldown_counter, self.best = s["wait"], s["cooldown_counter"], s["best"]
+            self.model.optimizer.learning_rate = s["learning_rate"]
+
+    def get_state(self):
+        best = None if self.best is None else float(self.best)
+        rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        return {"wait": int(self.wait), "cooldown_counter": int(self.cooldown_counter), "best": best,
+                "learning_rate": rate}
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds ``learning_rate`` to each epoch's logs: the rate of the epoch's last optimizer step.
+
+    ``rate`` is what the optimizer was built with (:func:`nnlab.core.schedules.learning_rate`):
+    a schedule is evaluated at that step (the optimizer's own ``learning_rate`` would give the
+    next epoch's first step); otherwise the optimizer's rate is read, before a ReduceLROnPlateau
+    later in the list lowers it for the next epoch.
+    """
+
+    def __init__(self, rate=None):
+        super().__init__()
+        self.rate = rate
+
+    def on_epoch_end(self, epoch, logs=None):
+        from nnlab.core.schedules import rate_at
+
+        if logs is not None:
+            step = max(int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) - 1, 0)
+            logs[LEARNING_RATE] = rate_at(self.rate, self.model.optimizer, step)
+
+
 def checkpoint_paths(run_dir, checkpoint, save_format):
     """(final path, temporary path ModelCheckpoint writes to) of a run's best checkpoint."""
     final = run_dir / ("best.weights.h5" if checkpoint.save_weights_only else f"best.{save_format}")
@@ -102,10 +151,11 @@ def checkpoint_paths(run_dir, checkpoint, save_format):
 class RunRecorder(keras.callbacks.Callback):
     """After each epoch: checkpoint into place, history files, resume state -- each written atomically."""
 
-    def __init__(self, run_dir, history, timer, clock, checkpoint=None, early_stopping=None, checkpoint_files=None):
+    def __init__(self, run_dir, history, timer, clock, checkpoint=None, early_stopping=None, checkpoint_files=None,
+                 reduce_lr=None):
         super().__init__()
         self.run_dir, self.history, self.timer, self.clock = Path(run_dir), history, timer, clock
-        self.checkpoint, self.early_stopping = checkpoint, early_stopping
+        self.checkpoint, self.early_stopping, self.reduce_lr = checkpoint, early_stopping, reduce_lr
         self.checkpoint_files = checkpoint_files
         self.epochs_done = len(history.get("loss", []))
 
@@ -121,7 +171,7 @@ class RunRecorder(keras.callbacks.Callback):
         self.epochs_done = epoch + 1
         write_history(self.run_dir, self.history)
         save_state(self.run_dir, self.model, epoch, self.history, self.timer.seconds, self.clock(),
-                   self.early_stopping, self.checkpoint)
+                   self.early_stopping, self.checkpoint, self.reduce_lr)
 
 
 def write_history(run_dir, history):
@@ -139,7 +189,8 @@ def write_history(run_dir, history):
 # ---------------------------------------------------------------- resume state
 
 
-def save_state(run_dir, model, epoch, history, seconds, train_seconds, early_stopping=None, checkpoint=None):
+def save_state(run_dir, model, epoch, history, seconds, train_seconds, early_stopping=None, checkpoint=None,
+               reduce_lr=None):
     """Everything needed to continue after ``epoch`` (0-based) as if training had not stopped."""
     np_state = np.random.get_state()
     meta = {
@@ -150,6 +201,7 @@ def save_state(run_dir, model, epoch, history, seconds, train_seconds, early_sto
         "python_random": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
         "early_stopping": early_stopping.get_state() if early_stopping else None,
         "checkpoint_best": None if checkpoint is None or checkpoint.best is None else float(checkpoint.best),
+        "reduce_lr": reduce_lr.get_state() if reduce_lr else None,
     }
     arrays = {"meta": np.array(json.dumps(meta)), "numpy_random_keys": np_state[1]}
     arrays.update({f"model/{i}": np.asarray(v) for i, v in enumerate(model.variables)})

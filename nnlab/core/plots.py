@@ -1,5 +1,8 @@
 """Plots of any task's runs: learning curves with one panel per metric family, and overlays.
 
+A history with ``learning_rate`` (every run since schedules and ReduceLROnPlateau) gets one
+more panel, the learning rate per epoch on a log scale when it spans more than 10x.
+
     >>> from nnlab.core.plots import plot_history, plot_curves
     >>> plot_history(result.history, "curves.png", marks={"best": 7, "stopped": 9})
     >>> plot_curves({"sgd": [...], "adam": [...]}, "loss.png")
@@ -17,6 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from nnlab.core.runs import atomic_path  # noqa: E402
+
+LEARNING_RATE = "learning_rate"  # the history key nnlab.core.callbacks.LearningRateLogger writes
 
 
 def _epochs(values):
@@ -57,11 +62,18 @@ def plot_history(history, path, families=None, title=None, marks=None):
     ``families`` maps a panel title to the history keys drawn in it (``Task.families``
     gives ``{"loss": ["loss", "val_loss", "priority_loss", ...], "accuracy": [...]}``);
     default: one panel per metric. ``marks`` maps a label to a 0-based epoch
-    (e.g. ``{"best": 7, "stopped": 9}``); None values are skipped.
+    (e.g. ``{"best": 7, "stopped": 9}``); None values are skipped. ``learning_rate``
+    is drawn in a panel of its own, last, whatever ``families`` says of it.
     """
     # An empty history (Ctrl-C during the first epoch) still gets an (empty) loss chart.
     families = families or _families(history) or {"loss": []}
-    fig, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 4), squeeze=False)
+    families = {family: [key for key in keys if key != LEARNING_RATE] for family, keys in families.items()}
+    families = {family: keys for family, keys in families.items() if keys} or {"loss": []}
+    rates = history.get(LEARNING_RATE)
+    panels = len(families) + bool(rates)
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
+    if rates:
+        _plot_rates(axes[0][-1], rates)
     for ax, (family, keys) in zip(axes[0], families.items()):
         for key in keys:
             values = history.get(key, [])
@@ -74,6 +86,15 @@ def plot_history(history, path, families=None, title=None, marks=None):
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
+
+
+def _plot_rates(ax, rates):
+    """The learning rate per epoch; a log scale when it spans more than 10x (decays, plateaus), linear else."""
+    ax.plot(_epochs(rates), rates, marker="o", ms=3, color="tab:green", label="learning rate")
+    positive = [rate for rate in rates if rate > 0]
+    if positive and max(positive) > 10 * min(positive):
+        ax.set_yscale("log")
+    _label_axes(ax, "learning rate")
 
 
 def plot_curves(curves, path, metric="loss", title=None):

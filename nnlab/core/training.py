@@ -4,12 +4,13 @@
 ``runs/<name>/``, each file written atomically:
 
     config.json         the resolved config (its "task" says which system)
-    history.csv         one row per epoch: loss, metrics, val_loss, ... as Keras logs them
+    history.csv         one row per epoch: loss, metrics, val_loss, ... as Keras logs them, and
+                        learning_rate (the rate of the epoch's last optimizer step)
     history.json        the same, as History.history
     metrics.json        status (finished / interrupted), monitor, best epoch, stopped_epoch (0-based,
                         as Keras), val/test figures of the final model and of the best checkpoint,
                         seconds, versions, git commit
-    curves.png          train vs val, one panel per metric family
+    curves.png          train vs val, one panel per metric family; the learning rate
     best.keras          the best model by the monitor (ModelCheckpoint; best.h5 with save_format="h5",
                         best.weights.h5 with save_weights_only)
     final.keras         the model when training ended (after EarlyStopping's restore, if any)
@@ -37,10 +38,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nnlab.core.callbacks import (STATE_FILE, BatchProgbar, EpochTimer, InterruptFlag, ResumableEarlyStopping,
+from nnlab.core.callbacks import (LEARNING_RATE, STATE_FILE, BatchProgbar, EpochTimer, InterruptFlag,
+                                  LearningRateLogger, ResumableEarlyStopping, ResumableReduceLROnPlateau,
                                   RestoreRandom, RunRecorder, catch_interrupt, checkpoint_paths, read_state,
                                   restore_state, write_history)
-from nnlab.core import interrupt
+from nnlab.core import interrupt, schedules
 from nnlab.core.config import to_dict
 from nnlab.core.errors import AlreadyFinished, Interrupted, NnlabError
 from nnlab.core.evaluation import evaluate
@@ -88,16 +90,13 @@ def enable_straight_line_random():
 def build_optimizer(config, steps_per_epoch=None):
     """A Keras optimizer from ``config.optimizer``; learning_rate None keeps Keras' default.
 
-    ``schedule="cosine"`` decays the learning rate to 0 over ``epochs * steps_per_epoch`` steps
-    with ``keras.optimizers.schedules.CosineDecay``.
+    The learning rate is :func:`nnlab.core.schedules.learning_rate`'s: a float, or one of
+    Keras' schedules over ``steps_per_epoch`` optimizer steps per epoch (``schedule="cosine"``
+    decays it to 0 over ``epochs * steps_per_epoch`` steps with ``CosineDecay``).
     """
     opt = config.optimizer
-    kwargs = {} if opt.learning_rate is None else {"learning_rate": opt.learning_rate}
-    if opt.schedule == "cosine":
-        if steps_per_epoch is None:
-            raise NnlabError("schedule 'cosine' needs the number of steps per epoch.")
-        initial = opt.learning_rate or float(keras.optimizers.get(opt.name).learning_rate)  # Keras' default
-        kwargs["learning_rate"] = keras.optimizers.schedules.CosineDecay(initial, config.epochs * steps_per_epoch)
+    rate = schedules.learning_rate(config, steps_per_epoch)
+    kwargs = {} if rate is None else {"learning_rate": rate}
     if opt.name == "sgd":
         return keras.optimizers.SGD(momentum=opt.momentum, nesterov=opt.nesterov, **kwargs)
     if opt.name == "rmsprop":
@@ -155,12 +154,13 @@ def scan_batches(model, batch_size):
 
 
 def make_callbacks(config, run_dir, state=None):
-    """Keras' ModelCheckpoint (to a temporary file) and EarlyStopping as the config asks.
+    """Keras' ModelCheckpoint (to a temporary file), EarlyStopping and ReduceLROnPlateau as the config asks.
 
-    ``state`` is a saved resume state: EarlyStopping's wait/best and the checkpoint's best continue.
-    Returns ``(callbacks, checkpoint, early_stopping, (best file, temporary file) or None)``.
+    ``state`` is a saved resume state: EarlyStopping's and ReduceLROnPlateau's wait/best and the
+    checkpoint's best continue. Returns ``(callbacks, checkpoint, early_stopping, reduce_lr,
+    (best file, temporary file) or None)``.
     """
-    callbacks, checkpoint, early_stopping, files = [], None, None, None
+    callbacks, checkpoint, early_stopping, reduce_lr, files = [], None, None, None, None
     ckpt = config.checkpoint
     if ckpt.enabled:
         files = checkpoint_paths(run_dir, ckpt, config.save_format)
@@ -175,7 +175,14 @@ def make_callbacks(config, run_dir, state=None):
             state=(state or {}).get("early_stopping"), monitor=stop.monitor, mode=mode(stop.monitor),
             patience=stop.patience, min_delta=stop.min_delta, restore_best_weights=stop.restore_best_weights)
         callbacks.append(early_stopping)
-    return callbacks, checkpoint, early_stopping, files
+    if config.reduce_lr is not None:
+        plateau = config.reduce_lr
+        reduce_lr = ResumableReduceLROnPlateau(
+            state=(state or {}).get("reduce_lr"), monitor=plateau.monitor, mode=mode(plateau.monitor),
+            factor=plateau.factor, patience=plateau.patience, min_delta=plateau.min_delta, min_lr=plateau.min_lr,
+            cooldown=plateau.cooldown, verbose=int(config.verbose > 0))
+        callbacks.append(reduce_lr)
+    return callbacks, checkpoint, early_stopping, reduce_lr, files
 
 
 @dataclasses.dataclass
@@ -257,6 +264,7 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
     meta, arrays = state or ({}, {})
     steps_per_epoch = math.ceil(num_samples(splits.x_train) / config.batch_size)
     compile_model(model, task, config, steps_per_epoch)
+    rate = schedules.learning_rate(config, steps_per_epoch)  # what the optimizer was built with, for the log
     fit_batch, scan = config.batch_size, 1
     if config.scan_batches > 1 and keras.backend.backend() == "jax":
         scan_batches(model, config.batch_size)
@@ -264,8 +272,9 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
     # Also with scan 1: Keras' own bar counts past the end under steps_per_execution (400/375;
     # keras-team/keras#20861), BatchProgbar stops at the epoch's last batch.
     progbar = [BatchProgbar(scan, steps_per_epoch)] if config.verbose else []
-    callbacks, checkpoint, early_stopping, files = make_callbacks(
-        config, run_dir, {"checkpoint_best": meta.get("checkpoint_best"), "early_stopping": None})
+    callbacks, checkpoint, early_stopping, reduce_lr, files = make_callbacks(
+        config, run_dir, {"checkpoint_best": meta.get("checkpoint_best"), "early_stopping": None,
+                          "reduce_lr": meta.get("reduce_lr")})
     initial_epoch, epochs, restore = 0, config.epochs, []
     if state is not None:
         restore = [RestoreRandom(meta, arrays)]
@@ -278,16 +287,22 @@ def _fit(task, config, run_dir, splits, model, extra_callbacks, state):
         if config.verbose:
             print(f"resuming {run_dir} after epoch {initial_epoch} of {config.epochs}")
     history = {key: list(values) for key, values in meta.get("history", {}).items()}
+    if history.get("loss") and LEARNING_RATE not in history:  # stopped by an nnlab that did not log the rate:
+        # its epochs ran with the schedule (no ReduceLROnPlateau then), so their rates are known.
+        history[LEARNING_RATE] = [schedules.rate_at(rate, model.optimizer, (epoch + 1) * steps_per_epoch - 1)
+                                  for epoch in range(len(history["loss"]))]
     timer, flag = EpochTimer(meta.get("seconds", ())), InterruptFlag()
     fit_start, interrupted = time.perf_counter(), False
     clock = lambda: meta.get("train_seconds", 0.0) + time.perf_counter() - fit_start  # noqa: E731  all sessions
-    recorder = RunRecorder(run_dir, history, timer, clock, checkpoint, early_stopping, files)
+    recorder = RunRecorder(run_dir, history, timer, clock, checkpoint, early_stopping, files, reduce_lr)
+    # First at each epoch's end: the rate the epoch ran with, before ReduceLROnPlateau lowers it.
+    rate_log = LearningRateLogger(rate)
     try:
         with catch_interrupt():
             model.fit(splits.x_train, splits.y_train, validation_data=splits.validation(),
                       initial_epoch=min(initial_epoch, epochs), epochs=epochs, batch_size=fit_batch,
                       validation_batch_size=config.eval_batch_size, verbose=config.verbose,
-                      callbacks=[*restore, flag, timer, *callbacks, recorder, *extra_callbacks, *progbar])
+                      callbacks=[*restore, flag, timer, rate_log, *callbacks, recorder, *extra_callbacks, *progbar])
             interrupted = interrupt.pressed()  # pressed, and its KeyboardInterrupt lost on the way
             if not interrupted:
                 write_history(run_dir, history)  # also when no epoch ran (resumed after the last one)
@@ -326,7 +341,8 @@ def _finish(task, config, run_dir, splits, model, history, timer, early_stopping
         "interrupted": False,
         "train_seconds": round(seconds, 3),
         "seconds_per_epoch": round(float(np.mean(timer.seconds)), 3) if timer.seconds else None,
-        "train": {key: values[-1] for key, values in history.items() if not key.startswith("val_")},
+        "train": {key: values[-1] for key, values in history.items()
+                  if not key.startswith("val_") and key != LEARNING_RATE},  # figures of the model only
     }
     batch = config.eval_batch_size
     if splits.x_val is not None:

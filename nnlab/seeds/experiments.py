@@ -195,7 +195,7 @@ def e3_summaries(ctx):
 
 
 def e6_history_keys(ctx):
-    keys = set(ctx.runs["rmsprop-20"].history)
+    keys = set(ctx.runs["rmsprop-20"].history) - {"learning_rate"}  # nnlab logs the rate too; Keras' four are the claim
     return {"history_keys": keys == {"loss", "accuracy", "val_loss", "val_accuracy"}}
 
 

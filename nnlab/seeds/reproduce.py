@@ -188,7 +188,7 @@ def save(out, results):
 
 
 def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epochs=None, resume=False,
-              overwrite=False, data_dir=None, verbose=None, console=None):
+              overwrite=False, data_dir=None, verbose=None, console=None, jobs=1):
     """Run the chosen experiments with the seeds' settings and write the comparison report.
 
     Args:
@@ -203,6 +203,8 @@ def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epo
             run folders with another config are replaced. Defaults to False: such a folder is refused.
         data_dir: folder with the Fashion-MNIST IDX files (see ``nnlab.fashion.data``).
         verbose: Keras' fit verbosity; defaults to 1 (progress bar) on a terminal, else 2.
+        jobs: runs trained side by side first, each a process on its share of the cores
+            (:mod:`nnlab.core.pool`); the results are a sequential call's. Defaults to 1.
         console: a ``rich.console.Console`` for progress lines.
 
     Returns the results dict (as written to results.json).
@@ -217,6 +219,7 @@ def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epo
 
     chosen = parse_only(only)
     at_least("--repeats", repeats, 1)
+    at_least("--jobs", jobs, 1)
     if max_epochs is not None:
         at_least("--epochs", max_epochs, 1)
     if limit is not None:
@@ -251,6 +254,15 @@ def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epo
     current = None
     try:
         runner = Runner(out, splits, pending, seeds, limit, max_epochs, verbose, console, started, overwrite)
+        if jobs > 1:
+            planned = runner.plan(pending, seeds)
+            if planned:
+                console.print(f"training {len(planned)} runs, {jobs} at a time, before the experiments read them")
+                from nnlab.core.pool import train_all
+
+                train_all(planned, jobs, say=lambda text: console.print(text, soft_wrap=True),
+                          env={"NNLAB_DATA_DIR": str(data_dir)} if data_dir is not None else None)
+            runner.rescan(config.name for config in planned)
         for number, experiment in enumerate(pending, 1):
             current = experiment.id
             console.rule(f"[bold]{experiment.id}[/] {experiment.title} ({number}/{len(pending)}) · "

@@ -125,7 +125,7 @@ class Runner:
     def __init__(self, out, splits, pending, seeds, limit, max_epochs, verbose, console, started, overwrite=False):
         self.out, self.splits, self.limit, self.max_epochs = Path(out), splits, limit, max_epochs
         self.verbose, self.console, self.started, self.overwrite = verbose, console, started, overwrite
-        self.flat_splits = None
+        self.flat_splits, self.fresh = None, set()
         # Longest run needed per settings (epochs aside), so that the first request trains it.
         self.longest = {}
         for experiment in pending:
@@ -177,17 +177,48 @@ class Runner:
         except (NnlabError, TypeError):
             return None
 
-    def find(self, config, prefix):
+    def find(self, config, prefix, folders=None):
         """A known folder with the same run (``prefix``: or a longer one to read the first epochs of)."""
         key, base = run_key(config), run_key(config, epochs=False)
-        for folder in self.folders:
+        folders = self.folders if folders is None else folders
+        for folder in folders:
             if run_key(folder.config) == key:
                 return folder
         if prefix:  # same settings but epochs, hence also constant rate and no early stopping
-            longer = [f for f in self.folders if f.config.epochs > config.epochs and run_key(f.config, False) == base]
+            longer = [f for f in folders if f.config.epochs > config.epochs and run_key(f.config, False) == base]
             if longer:  # prefer one that needs no training
                 return max(longer, key=lambda f: (f.result is not None or f.status == "finished", f.config.epochs))
         return None
+
+    def plan(self, pending, seeds):
+        """The runs a sequential pass would train from their settings alone, named and sized as it would.
+
+        Follows :meth:`run`'s order and sharing without training anything, so that ``--jobs`` can train them
+        side by side first; the sequential pass then finds them finished (see ``fresh``). Runs whose model
+        an experiment builds itself, and folders that hold other settings, are left to the sequential pass.
+        """
+        known, planned = list(self.folders), []
+        for experiment in pending:
+            for seed in seeds:
+                for run in experiment.runs:
+                    if run.build is not None:
+                        continue
+                    config = self.config(experiment.id, run, seed)
+                    prefix = self.prefix_allowed(run, config)
+                    if self.find(config, prefix, known) is not None:
+                        continue
+                    if prefix:
+                        config.epochs = max(config.epochs, self.longest.get(run_key(config, epochs=False), 0))
+                    run_dir = self.out / "runs" / config.name
+                    if run_dir.exists():
+                        continue
+                    planned.append(config)
+                    known.append(Folder(run_dir, config, "planned"))
+        return planned
+
+    def rescan(self, fresh):
+        """See the folders trained side by side (``fresh``: their names), which count as trained by this call."""
+        self.folders, self.fresh = self.scan(), set(fresh)
 
     def claim(self, config):
         """``out/runs/<name>`` for a new run: None if free; a Folder if it holds this run; else refused or replaced."""
@@ -254,6 +285,10 @@ class Runner:
         if folder.result is not None:
             self.console.print(f"  [dim]{label}: {part} run {folder.run_dir.name}[/]", soft_wrap=True)
             return folder.result, "shared"
+        if folder.status == "finished" and folder.run_dir.name in self.fresh:  # trained side by side (--jobs)
+            folder.result = FinishedRun.read(folder.run_dir, folder.config)
+            self.console.print(f"  [bold]{label}[/]: trained in parallel as {folder.run_dir.name}", soft_wrap=True)
+            return folder.result, "trained"
         if folder.status == "finished":
             folder.result = FinishedRun.read(folder.run_dir, folder.config)
             self.console.print(f"  [dim]{label}: {part} run {folder.run_dir.name}, finished earlier[/]",
@@ -269,8 +304,8 @@ class Runner:
                 raise NnlabError(f"run folder {folder.run_dir} cannot be continued ({error}); {FIX}.") from None
             self.console.print(f"  [yellow]replacing {folder.run_dir} (--overwrite): {error}[/]", soft_wrap=True)
             shutil.rmtree(folder.run_dir)
-            config = dataclasses.replace(folder.config, name=folder.run_dir.name, runs_dir=str(folder.run_dir.parent),
-                                         verbose=self.verbose)
+            config = folder.config.model_copy(update={"name": folder.run_dir.name,
+                                                      "runs_dir": str(folder.run_dir.parent), "verbose": self.verbose})
             folder.result, folder.status = self.train(config, run, seed, label, wanted), "finished"
             return folder.result, "trained"
         folder.status = "finished"

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from nnlab.core.errors import NnlabError
+from nnlab.core.pool import split_cores
 from nnlab.sweep import results, search
 from nnlab.sweep.results import cell
 from nnlab.sweep.spec import read_spec
@@ -111,7 +112,7 @@ def _finished(table):
 
 
 def _run_workers(sweep_dir, study, state, jobs, console, progress):
-    shares = search.split_cores(os.sched_getaffinity(0), jobs)
+    shares = split_cores(os.sched_getaffinity(0), jobs)
     workers = {index: _spawn(sweep_dir, index, shares[index]) for index in range(jobs)}
     table = results.rows(study, state, sweep_dir)
     shown = _finished(table)

@@ -15,9 +15,6 @@ and is pinned to its share of the cores (``os.sched_setaffinity``: XLA sizes its
 CPU thread pool from the cores a process may use, and ignores OMP_NUM_THREADS).
 A grid is queued whole, in order, before any worker starts, so a grid runs the
 same trials at any parallelism.
-
-    >>> split_cores([0, 1], jobs=2)
-    [[0], [1]]
 """
 
 import contextlib
@@ -31,20 +28,12 @@ import time
 from pathlib import Path
 
 from nnlab.core.errors import NnlabError
+from nnlab.core.pool import pin
 
 STATE_FILE = "sweep.json"
 JOURNAL = "study.journal"
 FAILURES = "failures.json"
 STUDY = "nnlab"
-
-
-def split_cores(cores, jobs):
-    """Each worker's cores: an equal share of ``cores``; no pinning (None) when there are fewer cores than jobs."""
-    cores = sorted(cores)
-    share = len(cores) // jobs
-    if share == 0:
-        return [None] * jobs
-    return [cores[i * share:(i + 1) * share] for i in range(jobs)]
 
 
 # ---------------------------------------------------------------- the study
@@ -234,8 +223,7 @@ def _die_with_parent():
 
 def worker_main(sweep_dir, cores):
     """One worker process: trials until the study has all it needs. Exit 130 on Ctrl-C (its trial resumes later)."""
-    if cores:
-        os.sched_setaffinity(0, cores)
+    pin(cores)
     _die_with_parent()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from nnlab.core import interrupt

@@ -79,6 +79,7 @@ def check_space(spec, preset, base):
     task = get_task(spec.task)
     try:
         config = trial_config(spec, preset, base, {})
+        task.load_data(config)  # a missing or broken data file fails here, not in every trial
     except NnlabError as error:
         raise NnlabError(f"base: {error}") from None
     first = {key: spec.probe_values(key)[0] for key in spec.space}

@@ -20,7 +20,7 @@ def bad_config(tmp_path):
     (["train", "--preset", "nope"], "--preset must be one of"),
     (["train", "--preset", "nope"], "got 'nope'"),
     (["train", "--config", "bad.json"], "Unknown config key 'epoch'. Did you mean 'epochs'?"),
-    (["train", "--config", "bad.json", "--preset", "dnn"], "give either --preset or --config, not both"),
+    (["train", "--config", "bad.json", "--preset", "dnn"], "Unknown config key 'epoch'"),  # the file over the preset
     (["train", "--dropout", "1.0"], "--dropout must be in [0, 1), got 1.0"),
     (["train", "--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to sgd and rmsprop, not adam"),
     (["train", "--validation", "none", "--monitor", "val_loss"], "--monitor val_loss needs validation data"),
@@ -59,5 +59,5 @@ def test_installed_command_reports_one_error_line(tmp_path, nnlab_command):
     done = subprocess.run([nnlab_command, "train", "--epochs", "0"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=300, env={**os.environ, "NNLAB_OFFLINE": "1"})
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == ["error: --epochs must be an integer >= 1, got 0."]
+    assert done.stderr.strip().splitlines() == ["error: --epochs must be an integer >= 1, got 0 (setting epochs)."]
     assert "Traceback" not in done.stderr and done.stdout == ""

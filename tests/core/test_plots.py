@@ -50,3 +50,25 @@ def test_save_figure_closes_the_figure_even_when_saving_fails(tmp_path):
     with pytest.raises(FileNotFoundError):
         save_figure(fig, tmp_path / "missing-folder" / "a.png")
     assert len(plt.get_fignums()) == before  # long sessions (reproduce) do not pile up open figures
+
+
+@pytest.mark.parametrize("families, panels", [
+    (None, 3),  # loss, accuracy, learning rate
+    ({"loss": ["loss", "val_loss"], "learning_rate": ["learning_rate"]}, 2),  # a task's grouping: drawn once
+    ({"loss": ["loss", "val_loss", "learning_rate"]}, 2),
+])
+def test_the_learning_rate_gets_a_panel_of_its_own(tmp_path, families, panels):
+    history = {**HISTORY, "learning_rate": [0.01, 0.001, 0.0001]}
+    path = plot_history(history, tmp_path / "curves.png", families=families, marks={"best": 1})
+    width, _ = _png_size(path)
+    assert width == pytest.approx(550 * panels, rel=0.02)
+
+
+def test_the_learning_rate_panel_is_logarithmic_when_the_rate_spans_decades(tmp_path, monkeypatch):
+    scales, set_yscale = [], plt.Axes.set_yscale
+    # Watched, and still done (a 0 on a log axis must not break the chart).
+    monkeypatch.setattr(plt.Axes, "set_yscale",
+                        lambda ax, scale, **kw: (scales.append(scale), set_yscale(ax, scale, **kw)))
+    plot_history({**HISTORY, "learning_rate": [0.01, 0.0005, 0.0]}, tmp_path / "decay.png")
+    plot_history({**HISTORY, "learning_rate": [0.01, 0.005, 0.002]}, tmp_path / "flat.png")
+    assert scales == ["log"]

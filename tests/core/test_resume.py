@@ -7,7 +7,6 @@ moments and step count), shuffling (NumPy's generator) and early stopping with
 patience 1 (its best value and best weights).
 """
 
-import dataclasses
 import json
 import os
 import random
@@ -117,7 +116,7 @@ def test_resume_after_ctrl_c_ends_as_the_run_never_stopped(reference, runs_dir, 
     assert history == {key: values[:epoch + 1] for key, values in reference.history.items()}
 
     resumed = resume(run_dir, splits=noisy_splits)
-    assert resumed.run_dir == run_dir and resumed.config == dataclasses.replace(reference.config, name=run_dir.name)
+    assert resumed.run_dir == run_dir and resumed.config == reference.config.model_copy(update={"name": run_dir.name})
     assert_same_run(resumed, reference)
 
 

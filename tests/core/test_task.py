@@ -127,7 +127,7 @@ def test_train_writes_a_full_run_folder(toy_run):
     assert config["task"] == "toy_two" and config["hidden"] == 16
     assert config["checkpoint"]["monitor"] == "val_loss"
     history = json.loads((run_dir / "history.json").read_text())
-    assert set(history) == set(TOY.log_names()) and all(len(v) == 3 for v in history.values())
+    assert set(history) == {*TOY.log_names(), "learning_rate"} and all(len(v) == 3 for v in history.values())
     header = (run_dir / "history.csv").read_text().splitlines()[0]
     assert header == ",".join(["epoch", *sorted(history)])
 
@@ -234,7 +234,7 @@ def test_loss_weights_for_an_unknown_output_are_refused():
     with pytest.raises(NnlabError, match=r"--loss-weights: output must be one of score, group; got 'grup'\. "
                                          r"Did you mean 'group'\?"):
         TOY.config(loss_weights={"grup": 1.0})
-    with pytest.raises(NnlabError, match=r"--loss-weights score=-0\.5: a loss weight must be >= 0"):
+    with pytest.raises(NnlabError, match=r"loss_weights\.score must be >= 0, got -0\.5"):
         TOY.config(loss_weights={"score": -0.5})
 
 

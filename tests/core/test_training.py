@@ -27,7 +27,7 @@ from nnlab.fashion.task import TASK
 
 RUN_FILES = {"config.json", "history.csv", "history.json", "metrics.json", "curves.png",
              "best.keras", "final.keras", "final.weights.h5"}
-HISTORY_KEYS = {"loss", "accuracy", "val_loss", "val_accuracy"}
+HISTORY_KEYS = {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
 
 
 def test_run_folder_has_every_file(tiny_run):
@@ -57,6 +57,8 @@ def test_run_folder_history(tiny_run):
     assert [int(row["epoch"]) for row in rows] == list(range(TINY_RUN["epochs"]))
     for key in HISTORY_KEYS:
         np.testing.assert_allclose([float(row[key]) for row in rows], history[key], rtol=1e-6)
+    # Adam's default rate, constant, as float32 holds it.
+    assert history["learning_rate"] == [float(np.float32(0.001))] * TINY_RUN["epochs"]
 
 
 def test_run_folder_metrics(tiny_run, small_splits):
@@ -338,7 +340,7 @@ def test_a_run_without_validation_monitors_the_training_loss(small_splits, tmp_p
     config = TASK.config("seeds-final", epochs=2, verbose=0, name="no-val", runs_dir=str(tmp_path),
                          validation="none", checkpoint={"save_weights_only": True})
     result = train(config, splits=splits)
-    assert set(result.history) == {"loss", "accuracy"}
+    assert set(result.history) == {"loss", "accuracy", "learning_rate"}
     assert {p.name for p in result.run_dir.iterdir()} == RUN_FILES - {"best.keras"} | {"best.weights.h5"}
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     assert metrics["monitor"] == "loss" and result.config.early_stopping.monitor == "loss"

@@ -99,7 +99,7 @@ def test_scan_batches_gives_the_same_history(tiny_run, small_splits, tmp_path):
 
 
 def test_scan_batches_must_be_a_positive_integer():
-    with pytest.raises(NnlabError, match="--scan-batches must be an integer >= 1, got 0"):
+    with pytest.raises(NnlabError, match="scan_batches must be an integer >= 1, got 0"):
         TASK.config("dnn", scan_batches=0).resolved()
 
 

@@ -248,3 +248,19 @@ def test_ctrl_c_mid_run_then_resume_continues_it_to_the_uninterrupted_result(tmp
     for experiment in ("E4", "E6"):
         assert (results["experiments"][experiment]["repeats"][0]["values"]
                 == reference["experiments"][experiment]["repeats"][0]["values"])
+
+
+def test_jobs_train_the_runs_side_by_side_with_the_results_of_one_at_a_time(tmp_path, quiet, use_table, two_runs):
+    # Two independent runs (sgd, adam): two processes at a time give the sequential call's results.
+    use_table(*two_runs({"epochs": 1, "optimizer": {"name": "sgd"}}, {"epochs": 2, "optimizer": {"name": "adam"}}))
+    options = {"limit": 300, "verbose": 0}
+    one = reproduce(out=tmp_path / "one", console=quiet(), **options)
+    two = reproduce(out=tmp_path / "two", console=quiet(), jobs=2, **options)
+    for experiment in ("E4", "E6"):
+        first, second = one["experiments"][experiment]["repeats"], two["experiments"][experiment]["repeats"]
+        assert [r["runs"] for r in first] == [r["runs"] for r in second]  # same folders, "trained" by the call
+        assert {run["source"] for r in second for run in r["runs"].values()} == {"trained"}
+        for a, b in zip(first, second):
+            assert a["values"].keys() == b["values"].keys()
+            for key, value in a["values"].items():
+                assert b["values"][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
