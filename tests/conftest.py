@@ -9,6 +9,7 @@ import nnlab  # noqa: F401  picks the JAX backend before anything imports keras
 
 import pytest
 
+import os
 import sys
 
 from helpers import SMALL, TINY_RUN, CheckpointWatcher
@@ -115,3 +116,25 @@ def ticket_run(ticket_root, tickets_csv):
     from tickets.fixtures import tiny_ticket_run
 
     return tiny_ticket_run(ticket_root)
+
+
+# ---------------------------------------------------------------- Ray (tests/sweep/test_cluster.py, tests/fashion/test_batch_predict.py)
+
+
+@pytest.fixture(scope="session")
+def ray_address(tmp_path_factory):
+    """One local Ray (a head node with 2 CPUs) for the whole test run: its HOST:PORT. Stopped at the end."""
+    pytest.importorskip("ray")
+    from ray_nodes import free_port, start_node, stop_node, token_environment, wait_for_cpus
+
+    saved = {key: os.environ.get(key) for key in token_environment()}
+    os.environ.update(token_environment())  # the nodes and the tests' nnlab commands
+    port = free_port()
+    head = start_node(2, head_port=port, log=tmp_path_factory.mktemp("ray") / "head.log")
+    try:
+        wait_for_cpus(f"127.0.0.1:{port}", 2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop_node(head)
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)

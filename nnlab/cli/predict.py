@@ -31,7 +31,13 @@ def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a
             out: Optional[Path] = typer.Option(None, "--out", help="Write the predictions to this CSV file."),
             as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
             max_pixels: Optional[int] = typer.Option(None, help="Refuse images with more pixels, undecoded "
-                                                                "(default 40,000,000).")):
+                                                                "(default 40,000,000)."),
+            executor: str = typer.Option("local", help="local, or ray: Ray Data actors (--jobs of them) on a Ray "
+                                                        "cluster; IMAGES may then also be globs and CSV/Parquet "
+                                                        "lists of paths, --out a .parquet file."),
+            jobs: int = typer.Option(1, help="--executor ray: actors, each with the model loaded once."),
+            address: Optional[str] = typer.Option(None, help="--executor ray: the cluster's HOST:PORT (default "
+                                                             "RAY_ADDRESS, else a local Ray).")):
     """Class and all ten class probabilities for each photo, with a progress bar.
 
     Folders are searched (recursively) for image files. Unreadable files are listed with
@@ -49,6 +55,13 @@ def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a
     from nnlab.core.config import at_least
     from nnlab.fashion.photos import DEFAULT_MAX_PIXELS, SUFFIXES, PhotoError, find_photos, load_photo
 
+    if executor not in ("local", "ray"):
+        raise NnlabError(f"--executor must be local or ray, got {executor!r}.")
+    if executor == "ray":  # Ray Data, with this module's helpers: nnlab/fashion/batch_predict.py
+        from nnlab.fashion import batch_predict
+
+        batch_predict.run(model, images, sys.modules[__name__], out, as_json, max_pixels, jobs, address)
+        return
     if out is not None:
         check_output(out, (".csv",))
     if max_pixels is not None:
@@ -87,7 +100,7 @@ def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a
         stderr.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
     rows += [{"image": str(path), "error": error.reason} for path, error in failures]
     if out is not None:
-        write_rows(out, _csv_rows(rows), columns=_csv_columns(), suffixes=(".csv",))
+        _write_csv(out, rows)
         console.print(f"wrote {len(rows) - len(failures)} predictions to {out}"
                       + (f" ({len(failures)} unreadable files listed with their reason)" if failures else ""))
     elif as_json:
@@ -162,6 +175,10 @@ def _answers(paths, probabilities, statuses=None):
         del row["probability"]  # the CSV and table read it from the probabilities; the JSON never had it
         rows.append(row)
     return rows
+
+
+def _write_csv(out, rows):
+    write_rows(out, _csv_rows(rows), columns=_csv_columns(), suffixes=(".csv",))
 
 
 def _csv_columns():

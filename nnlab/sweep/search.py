@@ -114,8 +114,8 @@ def _pruner(name):
     return optuna.pruners.NopPruner()
 
 
-def prepare(sweep_dir, spec, preset, base, metric, direction, spec_dir):
-    """Write the sweep's state, create its study and queue a grid; a folder of another spec is refused."""
+def save_state(sweep_dir, spec, preset, base, metric, direction, spec_dir):
+    """Write the sweep's state (``sweep.json``) and its ``runs/`` folder; a folder of another spec is refused."""
     sweep_dir = Path(sweep_dir)
     state = {"spec": spec.model_dump(mode="json"), "preset": preset, "base": base, "metric": metric,
              "direction": direction, "spec_dir": str(Path(spec_dir).resolve())}
@@ -131,6 +131,11 @@ def prepare(sweep_dir, spec, preset, base, metric, direction, spec_dir):
         from nnlab.core.runs import write_json
 
         write_json(path, state)
+
+
+def prepare(sweep_dir, spec, preset, base, metric, direction, spec_dir):
+    """Write the sweep's state, create its study and queue a grid; a folder of another spec is refused."""
+    save_state(sweep_dir, spec, preset, base, metric, direction, spec_dir)
     study = open_study(sweep_dir, direction)
     trials = study.get_trials(deepcopy=False)
     if spec.is_grid() and not trials:
