@@ -19,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from nnlab.core.config import RunConfig, choice
 from nnlab.core.config_sources import load_presets
 from nnlab.core.errors import NnlabError
-from nnlab.fashion.models import APIS, MODELS, CnnSpec, DenseSpec, FashionModelSpec, parse_spec
+from nnlab.fashion.models import APIS, MODELS, CnnSpec, DenseSpec, FashionModelSpec, parse_spec, spec_for
 
 VALIDATIONS = ("seeds", "stratified", "none")
 
@@ -62,6 +62,8 @@ class FashionConfig(RunConfig):
             if self.dropout is not None:
                 raise NnlabError(f"dropout {self.dropout} is for a named model; this run's model is given as "
                                  f"settings, so set model.dropout={self.dropout} instead.")
+        elif self.dropout:  # logreg has no hidden layer to drop units of: refused here, not when training starts
+            spec_for(self.model, self.dropout, self.api)
         api = self.api if isinstance(self.model, str) else self.model.api
         if self.save_format == "h5" and api == "subclass":
             raise NnlabError("--save-format h5 cannot hold a subclassed model (Keras' legacy format only restores "

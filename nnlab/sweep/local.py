@@ -77,6 +77,9 @@ def run(spec_path, out=None, jobs=1, console=None):
     spec = spec.model_copy(update={"name": name})
     identity = {"spec": spec.model_dump(mode="json"), "preset": preset, "base": base}
     sweep_dir = sweep_folder(name, spec_path.parent, identity, out)
+    if (sweep_dir / "ray").is_dir():
+        raise NnlabError(f"{sweep_dir} holds a sweep run on Ray; continue it with --executor ray, or give another "
+                         "--out.")
     sweep_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         try:
