@@ -36,6 +36,7 @@ from pathlib import Path
 import keras
 
 TRACKING_FILE = "tracking.json"  # in the run folder: the store and the MLflow run id, for --resume
+PARENT_ENV = "NNLAB_MLFLOW_PARENT_RUN"  # set by nnlab sweep for its trials: the sweep's own MLflow run
 ARTIFACTS = ("best.keras", "final.keras", "best.h5", "final.h5", "calibrated.keras", "served.keras", "config.json",
              "metrics.json", "history.csv")  # those present are logged, with every *.png of the run folder
 _QUIET_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
@@ -119,6 +120,8 @@ class MlflowTracker(keras.callbacks.Callback):
         tags = {"nnlab.task": self.config.task, "nnlab.preset": self.config.preset or "",
                 "nnlab.model": self.config.model_label(), "nnlab.version": info["nnlab"],
                 "nnlab.git_commit": info["git_commit"] or "", "nnlab.run_dir": str(self.run_dir.resolve())}
+        if os.environ.get(PARENT_ENV):  # a sweep's trial: a child of the sweep's run
+            tags["mlflow.parentRunId"] = os.environ[PARENT_ENV]
         run = self.client.create_run(experiment_id, run_name=self.run_dir.name, tags=tags)
         self.run_id = run.info.run_id
         write_json(self.run_dir / TRACKING_FILE, {"uri": self.uri, "experiment_id": experiment_id,
@@ -188,3 +191,69 @@ def _quiet_http():
         yield
     finally:
         logger.setLevel(level)
+
+
+# ---------------------------------------------------------------- a sweep: one parent run, its trials as children
+
+
+def start_sweep(config, sweep_dir, space):
+    """The MLflow run of a sweep whose trials are tracked (``config``: the settings a trial starts from), or None.
+
+    Its id is kept in ``SWEEP/tracking.json`` (a continued sweep goes on in the same run) and handed to the trials
+    through ``$NNLAB_MLFLOW_PARENT_RUN``, so each trial's run is its child. A failure is one warning; the trials
+    are then tracked as runs of their own (or not at all, if the store is down for them too).
+    """
+    uri = tracking_uri(config)
+    if uri is None:
+        return None
+    sweep_dir = Path(sweep_dir)
+    for name, value in _QUIET_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    try:
+        with _quiet_http():
+            from mlflow.tracking import MlflowClient
+
+            from nnlab.core.runs import write_json
+
+            client = MlflowClient(tracking_uri=uri)
+            previous = _read_tracking(sweep_dir)
+            if previous and previous.get("uri") == uri:
+                run_id = previous["run_id"]
+                client.update_run(run_id, status="RUNNING")
+            else:
+                name = config.tracking.experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or config.task
+                experiment = client.get_experiment_by_name(name)
+                experiment_id = experiment.experiment_id if experiment else client.create_experiment(name)
+                run = client.create_run(experiment_id, run_name=sweep_dir.name, tags={
+                    "nnlab.task": config.task, "nnlab.sweep": str(sweep_dir.resolve())})
+                run_id = run.info.run_id
+                write_json(sweep_dir / TRACKING_FILE, {"uri": uri, "experiment_id": experiment_id, "run_id": run_id})
+                for key, value in space.items():
+                    client.log_param(run_id, f"space.{key}", json.dumps(value, default=str)[:6000])
+    except Exception as error:  # noqa: BLE001  the sweep goes on, as a training does
+        print(f"warning: MLflow tracking of the sweep at {uri} failed ({str(error).strip()[:300]}); its trials "
+              "are tracked on their own.", file=sys.stderr)
+        return None
+    os.environ[PARENT_ENV] = run_id
+    return run_id
+
+
+def finish_sweep(config, run_id, best, metric, status="FINISHED"):
+    """The sweep's run: its best trial's metric, then ended (``status`` KILLED for a stopped sweep)."""
+    if run_id is None:
+        return
+    try:
+        with _quiet_http():
+            from mlflow.tracking import MlflowClient
+
+            client = MlflowClient(tracking_uri=tracking_uri(config))
+            if best is not None and _is_number(best.get(metric)):
+                client.log_metric(run_id, f"best.{metric}", float(best[metric]))
+                client.set_tag(run_id, "nnlab.best_trial", str(best["trial"]))
+            client.set_terminated(run_id, status)
+    except Exception as error:  # noqa: BLE001
+        print(f"warning: MLflow tracking of the sweep failed at its end ({str(error).strip()[:300]}).",
+              file=sys.stderr)
+    finally:
+        os.environ.pop(PARENT_ENV, None)
+

@@ -23,7 +23,7 @@ from nnlab.core.pool import split_cores
 from nnlab.sweep import results, search
 from nnlab.sweep.results import cell
 from nnlab.sweep.spec import read_spec
-from nnlab.sweep.trials import base_settings, check_space
+from nnlab.sweep.trials import base_settings, check_space, trial_config
 
 POLL_SECONDS = 0.5
 
@@ -89,6 +89,10 @@ def run(spec_path, out=None, jobs=1, console=None):
                              f"`nnlab sweep --status {sweep_dir}`.") from None
         study = search.prepare(sweep_dir, spec, preset, base, metric, direction, spec_path.parent)
         state = search.read_state(sweep_dir)
+        from nnlab.core import tracking  # MLflow: the sweep one run, its trials (tracked by their settings) children
+
+        settings = trial_config(spec, preset, base, {})
+        parent = tracking.start_sweep(settings, sweep_dir, spec.model_dump(mode="json")["space"])
         (sweep_dir / "done").unlink(missing_ok=True)
         console.print(f"sweep folder: [bold]{sweep_dir}[/] ({spec.planned_trials()} trials, {jobs} at a time, "
                       f"metric {metric}, {direction})")
@@ -98,10 +102,12 @@ def run(spec_path, out=None, jobs=1, console=None):
             _run_workers(sweep_dir, study, state, jobs, console, progress)
         except KeyboardInterrupt:
             results.write_all(study, state, sweep_dir)
+            tracking.finish_sweep(settings, parent, None, metric, status="KILLED")
             console.print(f"sweep stopped; finished trials are kept. Continue with: nnlab sweep {spec_path} "
                           f"--out {sweep_dir}", style="yellow")
             raise
         table, best = results.write_all(study, state, sweep_dir)
+        tracking.finish_sweep(settings, parent, best, metric)
         (sweep_dir / "done").write_text("")
     done = [row for row in table if row["status"] == "complete"]
     console.print(f"{len(done)} of {len(table)} trials complete; results.csv, report.html"

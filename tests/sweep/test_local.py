@@ -109,3 +109,21 @@ def test_spec_mistakes_stop_before_any_trial(nnlab_command, tmp_path):
     wrong = {**GRID, "metric": "val_acc"}
     result = sweep(nnlab_command, tmp_path, wrong, "--out", "x")
     assert result.returncode == 2 and "val_accuracy" in result.stderr and not (tmp_path / "x").exists()
+
+
+def test_a_tracked_sweep_is_one_mlflow_run_with_its_trials_as_children(nnlab_command, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    spec = {"task": "fashion", "base": {"preset": "logreg", "epochs": 1, "limit": 300,
+                                        "tracking": {"uri": store, "experiment": "sweeps"}},
+            "space": {"optimizer.name": {"grid": ["sgd", "adam"]}}}
+    result = sweep(nnlab_command, tmp_path, spec, "--out", "tracked")
+    assert result.returncode == 0, result.stderr
+    client = MlflowClient(tracking_uri=store)
+    runs = client.search_runs([client.get_experiment_by_name("sweeps").experiment_id])
+    (parent,) = [run for run in runs if run.info.run_name == "tracked"]
+    children = sorted(run.info.run_name for run in runs if run.data.tags.get("mlflow.parentRunId") == parent.info.run_id)
+    assert children == ["trial-0000", "trial-0001"] and parent.info.status == "FINISHED"
+    best = min(float(row["val_loss"]) for row in table(tmp_path / "tracked" / "results.csv"))
+    assert parent.data.metrics["best.val_loss"] == pytest.approx(best)
