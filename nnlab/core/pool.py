@@ -82,7 +82,7 @@ def train_all(configs, jobs, say=print, env=None, poll=0.2):
                     else:
                         failed.append(f"{config.name} (exit {process.returncode}): {_tail(log)}")
         except KeyboardInterrupt:
-            _stop([process for process, _, _ in running.values()])
+            stop_processes([process for process, _, _ in running.values()])
             raise
     if failed:
         raise NnlabError("these runs failed: " + "; ".join(failed))
@@ -96,8 +96,9 @@ def _tail(log, lines=3):
         return "no output"
 
 
-def _stop(processes, grace=60):
+def stop_processes(processes, grace=60):
     """Ctrl-C reached them too (same process group); make sure, then let them save their resume state."""
+    processes = list(processes)
     time.sleep(0.3)
     for process in processes:
         if process.poll() is None:

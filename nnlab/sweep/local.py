@@ -12,14 +12,13 @@ import contextlib
 import datetime
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from nnlab.core.errors import NnlabError
-from nnlab.core.pool import split_cores
+from nnlab.core.pool import split_cores, stop_processes
 from nnlab.sweep import results, search
 from nnlab.sweep.results import cell
 from nnlab.sweep.spec import read_spec
@@ -147,7 +146,7 @@ def _run_workers(sweep_dir, study, state, jobs, console, progress):
                         progress.console.print(_line(row, state, best))
                         progress.update(bar, completed=min(len(shown), planned))
         except KeyboardInterrupt:
-            _stop(workers.values())
+            stop_processes(workers.values())
             raise
     return table
 
@@ -160,21 +159,6 @@ def _fail_running(study, sweep_dir, pid, code):
         if trial.state == optuna.trial.TrialState.RUNNING and trial.user_attrs.get("pid") == pid:
             search.record_failure(sweep_dir, trial.number, f"{reason}; see worker log in {sweep_dir}")
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-
-
-def _stop(workers, grace=60):
-    """Ctrl-C reached the workers too (same process group); make sure, then wait for them to save."""
-    workers = list(workers)
-    time.sleep(0.5)
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + grace
-    for worker in workers:
-        try:
-            worker.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 def status(sweep_dir, console=None):
