@@ -73,6 +73,7 @@ SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".webp", ".gif", ".bmp", ".tif", ".
 DEFAULT_MAX_PIXELS = 40_000_000  # a 40-megapixel camera (7680x5120); 160 MB once decoded as RGBA
 WORK_SIZE = 512  # longest edge a photo is reduced to before the recipe (measured: 256 lost 1 point)
 TRIM_TOLERANCE = 0.05  # paper: "within 5 % of the maximum possible intensity"
+INK_RANGE = 64.0  # levels: the least a channel's distance from its backdrop is measured against (see _ink)
 BACKGROUND_CUT = 0.05  # ink below this (noise, JPEG ringing) is background
 DESKEW_MAX = 12.0  # degrees: the largest turn of a photo taken askew that is undone
 DESKEW_GAIN = 0.02  # ... and only when the turned-back box is this much smaller (upright items stay as they are)
@@ -295,10 +296,15 @@ def _backdrop(rgb):
 
 
 def _ink(rgb, backdrop, light):
-    """(H, W, 3) in 0..1: 0 at the background colour, 1 at black (light background) or white (dark one)."""
+    """(H, W, 3) in 0..1: 0 at the background colour, 1 at black (light background) or white (dark one).
+
+    A channel's scale is at least ``INK_RANGE`` levels: a saturated backdrop (pure red on a dark picture,
+    pure yellow's blue channel on a light one) leaves a channel only a few levels of room, and dividing
+    by those few would blow the sensor noise up into "ink" (a plain red photo was no longer empty).
+    """
     if light:  # also the negation of step 6
-        return np.clip(1 - rgb / np.maximum(backdrop, 1.0), 0, 1)
-    return np.clip((rgb - backdrop) / np.maximum(255 - backdrop, 1.0), 0, 1)
+        return np.clip((backdrop - rgb) / np.maximum(backdrop, INK_RANGE), 0, 1)
+    return np.clip((rgb - backdrop) / np.maximum(255 - backdrop, INK_RANGE), 0, 1)
 
 
 def _noise_floor(values):
