@@ -91,14 +91,7 @@ def predict(model: Path = typer.Argument(..., help="A .keras/.h5 model file or a
                 batch = np.stack(arrays)
                 statuses = served["assessor"].assess(batch) if served["assessor"] else None
                 rows.extend(_answers(good, served["predict"](batch), statuses))
-    if not rows:
-        if len(failures) == 1:
-            raise NnlabError(str(failures[0][1]))
-        reasons = "; ".join(str(error).rstrip(".") for _, error in failures)
-        raise NnlabError(f"none of the {len(failures)} files could be read: {reasons}.")
-    for _, error in failures:
-        stderr.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
-    rows += [{"image": str(path), "error": error.reason} for path, error in failures]
+    rows = _with_failures(rows, failures, stderr)
     if out is not None:
         _write_csv(out, rows)
         console.print(f"wrote {len(rows) - len(failures)} predictions to {out}"
@@ -175,6 +168,18 @@ def _answers(paths, probabilities, statuses=None):
         del row["probability"]  # the CSV and table read it from the probabilities; the JSON never had it
         rows.append(row)
     return rows
+
+
+def _with_failures(rows, failures, stderr):
+    """``rows`` then one row per unreadable file (each also named on ``stderr``); none readable: one error."""
+    if not rows:
+        if len(failures) == 1:
+            raise NnlabError(str(failures[0][1]))
+        reasons = "; ".join(str(error).rstrip(".") for _, error in failures)
+        raise NnlabError(f"none of the {len(failures)} files could be read: {reasons}.")
+    for _, error in failures:
+        stderr.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
+    return rows + [{"image": str(path), "error": error.reason} for path, error in failures]
 
 
 def _write_csv(out, rows):

@@ -149,14 +149,7 @@ def run(model, sources, helpers, out=None, as_json=False, max_pixels=None, jobs=
     where = raycluster.connect(address)
     stderr.print(f"predicting {len(files)} files with {jobs} Ray Data actor(s) on {where}")
     rows, failures = predict_rows(Path(model).resolve(), files, helpers, max_pixels or DEFAULT_MAX_PIXELS, jobs)
-    if not rows:
-        if len(failures) == 1:
-            raise NnlabError(str(failures[0][1]))
-        reasons = "; ".join(str(error).rstrip(".") for _, error in failures)
-        raise NnlabError(f"none of the {len(failures)} files could be read: {reasons}.")
-    for _, error in failures:
-        stderr.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
-    rows += [{"image": str(path), "error": error.reason} for path, error in failures]
+    rows = helpers._with_failures(rows, failures, stderr)
     if out is None:
         if as_json:
             print(json.dumps(rows, indent=2))

@@ -360,10 +360,7 @@ def run(spec_path, out=None, jobs=1, address=None, console=None):
     if not finished:  # Ctrl-C: Tune saved its state and returned
         console.print(f"sweep stopped; finished trials are kept. Continue with: nnlab sweep {spec_path} --out "
                       f"{sweep_dir} --executor ray" + (f" --address {address}" if address else ""), style="yellow")
-    done = [row for row in table if row["status"] == "complete"]
-    console.print(f"{len(done)} of {len(table)} trials complete; results.csv, report.html"
-                  + (f", best.yaml (trial {best['trial']}, {metric} {best[metric]:.4f})" if best else "")
-                  + f" in {sweep_dir}")
+    console.print(results.summary_line(table, best, metric, sweep_dir))
     return sweep_dir
 
 

@@ -108,10 +108,7 @@ def run(spec_path, out=None, jobs=1, console=None):
         table, best = results.write_all(study, state, sweep_dir)
         tracking.finish_sweep(settings, parent, best, metric)
         (sweep_dir / "done").write_text("")
-    done = [row for row in table if row["status"] == "complete"]
-    console.print(f"{len(done)} of {len(table)} trials complete; results.csv, report.html"
-                  + (f", best.yaml (trial {best['trial']}, {metric} {best[metric]:.4f})" if best else "")
-                  + f" in {sweep_dir}")
+    console.print(results.summary_line(table, best, metric, sweep_dir))
     return sweep_dir
 
 

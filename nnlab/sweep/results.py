@@ -224,3 +224,12 @@ def cell(value):
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def summary_line(table, best, metric, sweep_dir):
+    """The sweep's last line: how many trials completed, the files written and the best trial."""
+    done = [row for row in table if row["status"] == "complete"]
+    return (f"{len(done)} of {len(table)} trials complete; results.csv, report.html"
+            + (f", best.yaml (trial {best['trial']}, {metric} {best[metric]:.4f})" if best else "")
+            + f" in {sweep_dir}")
+
