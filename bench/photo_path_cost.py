@@ -106,6 +106,8 @@ def main():
                         help="the model whose classes are compared (default runs/cnn-fast/calibrated.keras)")
     parser.add_argument("--n", type=int, default=SETTINGS["n"], help="test images per generator (default 1000)")
     parser.add_argument("--rounds", type=int, default=SETTINGS["rounds"], help="passes over the shop photos")
+    parser.add_argument("--work-filter", default=None,
+                        help="try another photos.WORK_FILTER (e.g. BICUBIC): printed only, no results file")
     args = parser.parse_args()
 
     from serve_photos import shop_photos
@@ -116,6 +118,8 @@ def main():
     from nnlab.fashion.task import TASK
 
     old = before_module()
+    if args.work_filter:
+        new.WORK_FILTER = args.work_filter.upper()
     model = load_model(args.model)
 
     # 1. CPU per shop photo, by file kind.
@@ -161,6 +165,9 @@ def main():
             "recipe_cpu_ms": {"after": float(np.mean(recipe_new)), "before": float(np.mean(recipe_old))},
             "by_kind_cpu_ms": {kind: {"after": float(np.mean(load_new[kind])), "before": float(np.mean(load_old[kind]))}
                                for kind in sorted(load_old)}}
+    if args.work_filter:
+        print(f"(WORK_FILTER={new.WORK_FILTER}: not saved)")
+        return
     save_result(
         "photo_path_cost",
         claim="load_photo takes at most half the CPU per shop photo (300-1000 px JPEG/PNG/WebP) it took before "

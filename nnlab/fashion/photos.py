@@ -221,7 +221,8 @@ def _medians_at(levels, rows, cols):
     """(n,) uint8: the 3x3 medians of uint8 ``levels`` (H, W), edges repeated, at pixels ``rows``, ``cols`` (n,)."""
     height, width = levels.shape
     down, across = np.divmod(np.arange(9), 3)  # the patch, row-major
-    patches = levels[np.clip(rows[:, None] + down - 1, 0, height - 1), np.clip(cols[:, None] + across - 1, 0, width - 1)]
+    patches = levels[np.clip(rows[:, None] + down - 1, 0, height - 1),
+                     np.clip(cols[:, None] + across - 1, 0, width - 1)]  # (n, 9): edges repeated by clipping
     return np.partition(patches, 4, axis=1)[:, 4]
 
 
@@ -250,8 +251,8 @@ def _median3_max(values, seeds=64):
 def _flatten(image):
     """(H, W, 3) RGB in 0..255 with transparent pixels made backdrop, and that backdrop (3,) or None.
 
-    A picture without alpha comes back as its own uint8 pixels (arithmetic casts them: no float copy);
-    one with alpha as float32.
+    A picture without alpha (or with an opaque one) comes back as uint8 pixels (arithmetic casts
+    them: no float copy); one with transparent pixels as float32.
 
     Alpha is read for what it holds, not for being there: design tools and shops save RGBA
     PNGs whose alpha is 255 everywhere, and those are plain RGB photos. A cut-out (the
@@ -262,20 +263,33 @@ def _flatten(image):
     """
     if "A" not in image.mode:
         return np.asarray(image if image.mode == "RGB" else image.convert("RGB")), None
-    rgba = np.asarray(image.convert("RGBA"), np.float32)
-    alpha, colour = rgba[..., 3:] / 255, rgba[..., :3]
-    if alpha.min() == 1.0:  # an opaque alpha channel: no transparency at all
+    alpha, colour = np.asarray(image.getchannel("A")), np.asarray(image.convert("RGB"))  # (H, W), (H, W, 3) uint8
+    if alpha.min() == 255:  # an opaque alpha channel: no transparency at all
         return colour, None
+    alpha = alpha.astype(np.float32) / 255
     ring = _ring(alpha.shape[0], alpha.shape[1])
-    opaque = alpha[..., 0][ring] >= 0.5
+    opaque = alpha[ring] >= 0.5
     if opaque.mean() >= 0.5:  # the border is mostly opaque: it shows the real backdrop
-        backdrop = np.median(colour[ring][opaque], axis=0)
-        return colour * alpha + backdrop * (1 - alpha), None
+        backdrop = np.median(colour[ring][opaque].astype(np.float32), axis=0)
+        return _blend(colour, alpha, backdrop), None
     weight = alpha.sum()
-    tone = float((colour @ _LUMA * alpha[..., 0]).sum() / weight) if weight else 0.0
+    tone = float((colour.astype(np.float32) @ _LUMA * alpha).sum() / weight) if weight else 0.0
     # A dark item goes on white, a light one on black: either way it stands out from its background.
     backdrop = np.full(3, 255.0 if tone < 127.5 else 0.0, np.float32)
-    return colour * alpha + backdrop * (1 - alpha), backdrop
+    return _blend(colour, alpha, backdrop), backdrop
+
+
+def _blend(colour, alpha, backdrop):
+    """(H, W, 3) float32: ``colour * alpha + backdrop * (1 - alpha)``, a channel at a time.
+
+    ``colour`` (H, W, 3) uint8, ``alpha`` (H, W) in 0..1, ``backdrop`` (3,). One channel at a
+    time because numpy broadcasting alpha over a last axis of 3 is several times slower.
+    """
+    out, rest = np.empty(colour.shape, np.float32), 1 - alpha
+    for k in range(3):
+        np.multiply(colour[..., k], alpha, out=out[..., k])
+        out[..., k] += backdrop[k] * rest
+    return out
 
 
 def _corners(values, patch=5):

@@ -98,7 +98,8 @@ def test_a_flat_backdrop_is_exactly_flat():
 def test_the_row_ends_turn_as_every_pixel(height, width, angle, seed):
     rng = np.random.default_rng(seed)
     block = Image.new("L", (width, height))
-    block.paste(255, (width // 4, height // 5, max(width // 4 + 1, 3 * width // 4), max(height // 5 + 1, 4 * height // 5)))
+    right, bottom = max(width // 4 + 1, 3 * width // 4), max(height // 5 + 1, 4 * height // 5)
+    block.paste(255, (width // 4, height // 5, right, bottom))
     silhouette = np.asarray(block.rotate(angle, Image.Resampling.BICUBIC)) > 127
     silhouette |= rng.random((height, width)) < 0.002  # stray pixels
     if np.count_nonzero(silhouette) < 2:
