@@ -31,10 +31,11 @@ def _commit():
         return None
 
 
-def save_result(name, claim, figure, baseline, met, summary, settings, details=None):
+def save_result(name, claim, figure, baseline, met, summary, settings, details=None, script=None):
     """Write ``bench/results/<name>.json`` (atomically) and print the claim, figure, baseline and ratio.
 
-    ``figure`` and ``baseline`` are ``(value, unit)``; the ratio is figure / baseline.
+    ``figure`` and ``baseline`` are ``(value, unit)``; the ratio is figure / baseline. ``script``: the
+    command that measured it, as the README's table shows it (default ``bench/<name>.py``).
     """
     import keras
 
@@ -43,7 +44,7 @@ def save_result(name, claim, figure, baseline, met, summary, settings, details=N
 
     ratio = figure[0] / baseline[0] if baseline[0] else None
     result = {
-        "name": name, "script": f"bench/{name}.py", "claim": claim,
+        "name": name, "script": script or f"bench/{name}.py", "claim": claim,
         "figure": {"value": figure[0], "unit": figure[1]},
         "baseline": {"value": baseline[0], "unit": baseline[1]},
         "ratio": ratio, "met": bool(met), "summary": summary, "settings": settings, "details": details or {},

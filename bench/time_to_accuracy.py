@@ -37,8 +37,10 @@ from nnlab.fashion.data import load_splits
 from nnlab.fashion.task import TASK
 from record import RESULTS, save_result
 
-GOALS = {"cnn-fast": (0.930, 300.0, "time_to_accuracy"),  # test accuracy, seconds, result name
-         "cnn-deep": (0.945, 1800.0, "time_to_accuracy_30min")}
+# (test accuracy, seconds, result name): cnn-fast's 5-minute goal; any other preset is measured against the
+# 30-minute one, so a new candidate is trained once and compared with cnn-deep's figures in the same file.
+FAST = (0.930, 300.0, "time_to_accuracy")
+THIRTY_MINUTES = (0.945, 1800.0, "time_to_accuracy_30min")
 
 
 class Curve(keras.callbacks.Callback):
@@ -109,11 +111,13 @@ def plot(runs, path, target, budget):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="cnn-fast", choices=sorted(GOALS))
+    parser.add_argument("--preset", default="cnn-fast", choices=sorted(TASK.presets),
+                        help="cnn-fast: the 5-minute goal (time_to_accuracy.json); any other preset: the 30-minute "
+                             "goal (time_to_accuracy_30min.json)")
     parser.add_argument("--seeds", type=int, default=3, help="runs of the preset, seeds 42, 43, ...")
     parser.add_argument("--baseline-seconds", type=float, default=300.0, help="training budget of the baseline")
     args = parser.parse_args()
-    target, budget, result_name = GOALS[args.preset]
+    target, budget, result_name = FAST if args.preset == "cnn-fast" else THIRTY_MINUTES
 
     splits = load_splits()
     runs = []
@@ -148,7 +152,8 @@ def main():
                 f"({baseline['epochs']} epochs); load average {statistics.mean(r['load_average'] for _, r in runs):.1f}",
         settings={"preset": args.preset, "seeds": list(range(42, 42 + args.seeds)),
                   "baseline_seconds": args.baseline_seconds, "plot": f"bench/results/{result_name}.png"},
-        details={"runs": [{"label": label, **run} for label, run in runs], "test_accuracy_std": std})
+        details={"runs": [{"label": label, **run} for label, run in runs], "test_accuracy_std": std},
+        script="bench/time_to_accuracy.py" + ("" if args.preset == "cnn-fast" else f" --preset {args.preset}"))
 
 
 if __name__ == "__main__":

@@ -65,6 +65,15 @@ def tiny_run(runs_root, small_splits):
     return result
 
 
+@pytest.fixture(scope="session")
+def calibrated_tiny(tiny_run, small_splits, tmp_path_factory):
+    """The session's tiny run, copied and calibrated once (temperature and "not an item" detector): a folder
+    that tests copy before they change it (calibrating takes tens of seconds; most tests need only its result)."""
+    from serving.fashion_fixtures import calibrated_run
+
+    return calibrated_run(tiny_run, small_splits, tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture
 def isolated_data(tmp_path, monkeypatch):
     """No real data anywhere: empty HOME and Debian folder, no NNLAB_DATA_DIR, cache in tmp_path."""

@@ -47,6 +47,15 @@ def test_benchmark_table_is_made_from_the_latest_results():
     assert len(list((ROOT / "bench" / "results").glob("*.json"))) >= 3
 
 
+def test_every_benchmark_in_the_table_names_a_script_that_exists():
+    """The table's first column is the command that measured the row; its script must be there to run again."""
+    commands = re.findall(r"^\| `(bench/[^`]+)` \|", README, re.M)
+    assert len(commands) >= 3
+    for command in commands:
+        script = command.split()[0]
+        assert (ROOT / script).is_file(), f"the README's benchmark table names {script}, which does not exist"
+
+
 # ---------------------------------------------------------------- models in plain Keras
 
 LOAD_PLAIN = """

@@ -21,6 +21,19 @@ def run(tiny_run, tmp_path):
 
 
 @pytest.fixture
+def calibrate(calibrated_tiny, tmp_path):
+    """``calibrate()``: ``runs/tiny`` becomes a copy of the session's calibrated tiny run (the same best.keras
+    as ``run``'s, with calibrated.keras, calibration.json and ood.keras), as `nnlab calibrate runs/tiny` leaves
+    it; `test_calibrate_writes_the_files_and_prints_before_and_after` runs that command itself."""
+
+    def make():
+        shutil.rmtree(tmp_path / "runs" / "tiny")
+        shutil.copytree(calibrated_tiny, tmp_path / "runs" / "tiny")
+
+    return make
+
+
+@pytest.fixture
 def photos(tmp_path, capsys):
     """``photos/``: three product photos (JPEG, PNG, WebP) of the first test images, with labels.csv."""
     write_photos([str(tmp_path / "photos"), "--n", "3"])
@@ -64,7 +77,7 @@ def test_calibrate_a_missing_run(run_cli):
     assert code == 2 and err.startswith("error: no run named 'nope' in runs/")
 
 
-def test_evaluate_before_and_after_calibration(run_cli, run, tmp_path):
+def test_evaluate_before_and_after_calibration(run_cli, run, calibrate, tmp_path):
     code, out, _ = run_cli("evaluate", run, "--limit", "300")
     assert code == 0
     assert "best.keras │" in out and "calibrated.keras" not in out
@@ -72,7 +85,7 @@ def test_evaluate_before_and_after_calibration(run_cli, run, tmp_path):
     assert "reliability diagram: runs/tiny/reliability-test.png" in out
     assert (tmp_path / run / "reliability-test.png").is_file()
 
-    assert run_cli("calibrate", run, *SMALL_OOD)[0] == 0
+    calibrate()
     code, out, _ = run_cli("evaluate", run, "--limit", "300", "--split", "val")
     assert code == 0
     figures = r" +│ ([\d.]+)" * 3 + r" +│ ([\d.]+)%"
@@ -117,13 +130,13 @@ def test_predict_a_folder_to_csv_with_unreadable_files_listed(run_cli, run, phot
     assert "model: runs/tiny/best.keras (not calibrated" in err and "Traceback" not in err
 
 
-def test_predict_uses_the_calibrated_model(run_cli, run, photos, tmp_path):
+def test_predict_uses_the_calibrated_model(run_cli, run, calibrate, photos, tmp_path):
     from nnlab.core.saving import load_model
     from nnlab.fashion.photos import load_photo
 
     code, out, err = run_cli("predict", run, photos / "0001.png", "--json")
     uncalibrated = json.loads(out)[0]["probabilities"]
-    assert run_cli("calibrate", run, *SMALL_OOD)[0] == 0
+    calibrate()
     t = json.loads((tmp_path / run / "calibration.json").read_text())["outputs"]["class"]["temperature"]
     code, out, err = run_cli("predict", run, photos / "0001.png", "--json")
     assert code == 0 and f"model: runs/tiny/calibrated.keras (calibrated, T = {t:.3f})" in err
@@ -179,13 +192,13 @@ def test_photos_and_predict_are_for_fashion_runs(run_cli, tmp_path, photos):
         _evaluate_photos("runs/triage", SimpleNamespace(name="tickets"), None, None, {"title": []}, {}, "test", 5)
 
 
-def test_statuses_after_calibration_in_predict_evaluate_ood_and_bags(run_cli, run, photos, tmp_path):
+def test_statuses_after_calibration_in_predict_evaluate_ood_and_bags(run_cli, run, calibrate, photos, tmp_path):
     from PIL import Image
 
     Image.new("RGB", (240, 180), (236, 232, 226)).save(tmp_path / "blank.jpg")  # a photo of the backdrop alone
     code, out, err = run_cli("predict", run, tmp_path / "blank.jpg", "--json")
     assert code == 0 and json.loads(out)[0]["status"] == "ok"  # no detector yet: every photo is an item
-    assert run_cli("calibrate", run, *SMALL_OOD)[0] == 0
+    calibrate()
     assert (tmp_path / run / "ood.keras").is_file() and (tmp_path / run / "ood.keras.jaxexport").is_file()
 
     code, out, err = run_cli("predict", run, tmp_path / "blank.jpg", photos / "0000.jpg", "--json")

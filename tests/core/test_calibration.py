@@ -227,11 +227,12 @@ def test_calibrate_run_writes_its_three_files(run_copy, small_splits):
     assert 0 < saved["ood"]["threshold"] < 1 and set(saved["ood"]["bags"]) == {"photos", "originals"}
 
 
-def test_a_calibration_of_another_model_is_not_used(run_copy, small_splits):
+def test_a_calibration_of_another_model_is_not_used(run_copy, calibrated_tiny, tmp_path):
     from nnlab.core.saving import load_model, save_model
 
     assert calibrated_path(run_copy) == (None, None)  # never calibrated
-    calibration.calibrate_run(run_copy, splits=small_splits, extras=QUICK_OOD)
+    run_copy = shutil.copytree(calibrated_tiny, tmp_path / "calibrated")
+    assert calibrated_path(run_copy)[0] == run_copy / "calibrated.keras"
     retrained = load_model(run_copy / "best.keras")  # e.g. the run was trained again
     retrained.layers[-1].bias.assign(retrained.layers[-1].bias + 1.0)
     save_model(retrained, run_copy / "best.keras")
