@@ -9,6 +9,7 @@ import nnlab  # noqa: F401  picks the JAX backend before anything imports keras
 
 import pytest
 
+import importlib.util
 import os
 import sys
 
@@ -132,8 +133,13 @@ def ticket_run(ticket_root, tickets_csv):
 
 @pytest.fixture(scope="session")
 def ray_address(tmp_path_factory):
-    """One local Ray (a head node with 2 CPUs) for the whole test run: its HOST:PORT. Stopped at the end."""
-    pytest.importorskip("ray")
+    """One local Ray (a head node with 2 CPUs) for the whole test run: its HOST:PORT. Stopped at the end.
+
+    Ray is not imported here: it reads the token's settings when first imported, and tests that
+    join the cluster in this process (tests/seeds/test_reproduce.py) need them set first.
+    """
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not installed")
     from ray_nodes import free_port, start_node, stop_node, token_environment, wait_for_cpus
 
     saved = {key: os.environ.get(key) for key in token_environment()}

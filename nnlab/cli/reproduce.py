@@ -16,6 +16,10 @@ def reproduce(
     epochs: Optional[int] = typer.Option(None, help="Cap every experiment's epochs (quick check)."),
     jobs: int = typer.Option(1, help="Train independent runs this many at a time, each a process on its share "
                                      "of the cores (same results as one at a time)."),
+    executor: str = typer.Option("local", help="local: runs as processes on this machine; ray: as Ray tasks on a "
+                                                "Ray cluster (--address, RAY_ADDRESS, or a local Ray)."),
+    address: Optional[str] = typer.Option(None, help="--executor ray: the cluster's HOST:PORT (`ray start --head` "
+                                                       "prints it); default RAY_ADDRESS, else a local Ray."),
     resume: bool = typer.Option(False, help="Skip experiments already finished in --out."),
     overwrite: bool = typer.Option(False, help="Start over in --out even if it holds results made with other "
                                                "settings (its run folders with other settings are replaced)."),
@@ -31,7 +35,8 @@ def reproduce(
 
     try:
         run_reproduce(only=only, repeats=repeats, out=out, limit=limit, max_epochs=epochs, resume=resume,
-                      overwrite=overwrite, data_dir=data_dir, jobs=jobs)
+                      overwrite=overwrite, data_dir=data_dir, jobs=jobs,
+                      executor=executor, address=address)
     except Interrupted:
         # reproduce printed how to resume the report; `nnlab train --resume RUN` would not rebuild it.
         raise KeyboardInterrupt from None

@@ -111,17 +111,12 @@ def stop_processes(processes, grace=60):
             process.kill()
 
 
-def _main(config_file, cores):
-    """One run in this process: trained, or continued if its folder holds a stopped run."""
-    pin(cores)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from nnlab.core import interrupt
+def train_one(values):
+    """One run in this process, from its config dict: trained, or continued if its folder holds a stopped run."""
     from nnlab.core.errors import AlreadyFinished
     from nnlab.core.task import get_task
     from nnlab.core.training import resume, train
 
-    interrupt.install()
-    values = json.loads(Path(config_file).read_text())
     config = get_task(values["task"]).config_from_dict(values)
     run_dir = Path(config.runs_dir) / config.name
     try:
@@ -132,8 +127,95 @@ def _main(config_file, cores):
             train(config)
     except AlreadyFinished:
         pass
+
+
+def _main(config_file, cores):
+    """One run in this process (see :func:`train_one`), pinned to ``cores``."""
+    pin(cores)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from nnlab.core import interrupt
+
+    interrupt.install()
+    try:
+        train_one(json.loads(Path(config_file).read_text()))
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+# ---------------------------------------------------------------- the same runs as Ray tasks (--executor ray)
+
+MAX_RETRIES = 2  # times Ray reruns a run whose worker died (a node lost, a kill -9): it continues its run folder
+
+
+def _ray_run(values, env, jobs):
+    """A Ray task: one run (:func:`train_one`) on a worker, pinned to its ``jobs``-th share of its node's cores.
+
+    Workers are reused from run to run: Python, JAX and Keras are imported once per worker.
+    """
+    from nnlab.core.raycluster import claim_cores
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    claim_cores(max(1, len(os.sched_getaffinity(0)) // jobs))  # as a sweep's trials: cores no other run holds
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)  # e.g. NNLAB_DATA_DIR, for this run only: the worker serves other runs after it
+    try:
+        train_one(values)
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    return values["name"]
+
+
+def train_all_ray(configs, jobs, address=None, say=print, env=None, poll=0.5):
+    """:func:`train_all` on a Ray cluster: each run a Ray task, ``jobs`` at a time; returns their run folders.
+
+    ``address`` (else RAY_ADDRESS, else a local Ray) as ``nnlab sweep --executor ray``; run
+    folders and the data must be on storage every node sees. A run whose worker dies is run
+    again by Ray (up to MAX_RETRIES times), continuing its folder from its last finished
+    epoch; after that it is reported with the others that failed. Ctrl-C cancels the runs
+    (each saves what ``--resume`` needs) and raises KeyboardInterrupt.
+    """
+    from nnlab.core import raycluster
+    from nnlab.core.config import to_dict
+
+    if jobs < 1:
+        raise NnlabError(f"--jobs must be at least 1, got {jobs}.")
+    ray = raycluster.import_ray()
+    where = raycluster.connect(address)
+    task = ray.remote(_ray_run).options(name="nnlab-run", num_cpus=1, max_retries=MAX_RETRIES,
+                                        retry_exceptions=False)
+    env = {key: str(Path(value).resolve()) if key.endswith("_DIR") else value for key, value in (env or {}).items()}
+    pending, running, failed, done = list(configs), {}, [], []
+    say(f"  on {where}, {raycluster.cluster_cpus()} CPUs")
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                config = pending.pop(0)
+                values = to_dict(config)
+                values["runs_dir"] = str(Path(config.runs_dir).resolve())  # the workers' cwd is not ours
+                running[task.remote(values, env, jobs)] = config
+                say(f"  training {config.name} ({config.epochs} epochs) as a Ray task")
+            finished, _ = ray.wait(list(running), num_returns=1, timeout=poll)
+            for ref in finished:
+                config = running.pop(ref)
+                try:
+                    ray.get(ref)
+                    done.append(Path(config.runs_dir) / config.name)
+                except (ray.exceptions.RayError, NnlabError) as error:
+                    failed.append(f"{config.name} ({type(error).__name__}): {_last_line(error)}")
+    except KeyboardInterrupt:
+        for ref in running:
+            ray.cancel(ref)  # a KeyboardInterrupt in the run: it saves its resume state
+        ray.wait(list(running), num_returns=len(running), timeout=60)
+        raise
+    if failed:
+        raise NnlabError("these runs failed: " + "; ".join(failed))
+    return done
+
+
+def _last_line(error):
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
 
 
 if __name__ == "__main__":  # python -m nnlab.core.pool CONFIG.json CORES

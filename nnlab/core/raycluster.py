@@ -44,8 +44,12 @@ def connect(address=None):
 
     Already connected (the tests' shared cluster, a second call): kept as it is.
     """
-    ray = import_ray()
     where = describe(address)
+    if address or os.environ.get("RAY_ADDRESS"):
+        # Refused before Ray is imported: ray.init would retry a dead address for ever, and an import
+        # here fixes Ray's RAY_AUTH_* settings for this process (tests set them later).
+        _check_reachable(address or os.environ["RAY_ADDRESS"], where)
+    ray = import_ray()
     # Trials and Ray Data tasks chdir and print on workers; nnlab's own lines are what the user reads.
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # no TensorBoard/CSV/JSON files per trial
@@ -75,6 +79,28 @@ def connect(address=None):
                          "give --address HOST:6379 (or leave --address out for a local Ray).") from None
     _quiet_data()
     return where
+
+
+def _check_reachable(address, where, seconds=5):
+    """Refuse an address where nothing listens: ``ray.init`` would retry it for ever, one warning at a time.
+
+        >>> _check_reachable("127.0.0.1:1", "the Ray cluster at 127.0.0.1:1")
+        Traceback (most recent call last):
+        ...
+        nnlab.core.errors.NnlabError: could not join the Ray cluster at 127.0.0.1:1: nothing answers there (...). ...
+    """
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if address.startswith("ray://") or address == "auto" or not port.isdigit():
+        return  # Ray Client or "auto": Ray's own lookup and errors
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=seconds):
+            pass
+    except OSError as error:
+        raise NnlabError(f"could not join {where}: nothing answers there ({error.strerror or error}). Start one with "
+                         "`ray start --head --port 6379` and give --address HOST:6379 (or leave --address out for a "
+                         "local Ray).") from None
 
 
 def _quiet_data():

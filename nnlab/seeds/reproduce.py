@@ -188,7 +188,8 @@ def save(out, results):
 
 
 def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epochs=None, resume=False,
-              overwrite=False, data_dir=None, verbose=None, console=None, jobs=1):
+              overwrite=False, data_dir=None, verbose=None, console=None, jobs=1,
+              executor="local", address=None):
     """Run the chosen experiments with the seeds' settings and write the comparison report.
 
     Args:
@@ -205,6 +206,9 @@ def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epo
         verbose: Keras' fit verbosity; defaults to 1 (progress bar) on a terminal, else 2.
         jobs: runs trained side by side first, each a process on its share of the cores
             (:mod:`nnlab.core.pool`); the results are a sequential call's. Defaults to 1.
+        executor: ``"local"`` (processes on this machine) or ``"ray"``: the runs are Ray tasks
+            on the cluster at ``address`` (else RAY_ADDRESS, else a local Ray), ``jobs`` at a time;
+            the results are a sequential call's. Defaults to ``"local"``.
         console: a ``rich.console.Console`` for progress lines.
 
     Returns the results dict (as written to results.json).
@@ -220,6 +224,10 @@ def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epo
     chosen = parse_only(only)
     at_least("--repeats", repeats, 1)
     at_least("--jobs", jobs, 1)
+    if executor not in ("local", "ray"):
+        raise NnlabError(f"--executor must be local or ray, got {executor!r}.")
+    if address is not None and executor != "ray":
+        raise NnlabError("--address joins a Ray cluster: give it with --executor ray.")
     if max_epochs is not None:
         at_least("--epochs", max_epochs, 1)
     if limit is not None:
@@ -240,6 +248,10 @@ def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epo
         console.print(f"resume: skipping {', '.join(sorted(done & set(chosen), key=chosen.index))} "
                       f"(already in {out / 'results.json'})")
 
+    if executor == "ray":  # join (or fail to) before any work: one error line, not a half-made folder
+        from nnlab.core import raycluster
+
+        raycluster.connect(address)
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     save(out, results)  # the folder's settings are on record from now on, whatever happens next
@@ -254,14 +266,18 @@ def reproduce(only=None, repeats=1, out="reports/reproduce", limit=None, max_epo
     current = None
     try:
         runner = Runner(out, splits, pending, seeds, limit, max_epochs, verbose, console, started, overwrite)
-        if jobs > 1:
+        if jobs > 1 or executor == "ray":
             planned = runner.plan(pending, seeds)
             if planned:
                 console.print(f"training {len(planned)} runs, {jobs} at a time, before the experiments read them")
-                from nnlab.core.pool import train_all
+                from nnlab.core.pool import train_all, train_all_ray
 
-                train_all(planned, jobs, say=lambda text: console.print(text, soft_wrap=True),
-                          env={"NNLAB_DATA_DIR": str(data_dir)} if data_dir is not None else None)
+                say = lambda text: console.print(text, soft_wrap=True)  # noqa: E731
+                env = {"NNLAB_DATA_DIR": str(data_dir)} if data_dir is not None else None
+                if executor == "ray":
+                    train_all_ray(planned, jobs, address=address, say=say, env=env)
+                else:
+                    train_all(planned, jobs, say=say, env=env)
             runner.rescan(config.name for config in planned)
         for number, experiment in enumerate(pending, 1):
             current = experiment.id

@@ -14,7 +14,10 @@ cores):
   sees, and a trial Ray restarts (on another node, or after the sweep was stopped)
   continues it from its last finished epoch;
 - pruners: ``asha`` is Ray's ASHAScheduler, ``median`` its MedianStoppingRule, both on
-  the ``epoch`` each result carries; ``none`` runs every trial to its end;
+  the ``epoch`` each result carries; ``none`` runs every trial to its end. Ray stops a
+  pruned trial in the middle of ``fit`` (SystemExit in its next report), so its run folder
+  is a stopped run (history and resume state up to its last epoch, no test figures),
+  not a finished one as locally;
 - Ray Tune keeps its own state in ``SWEEP/ray/``; running the same command again after
   Ctrl-C or ``kill -9`` restores the Tuner: finished trials are kept, unfinished ones
   continue;
@@ -104,7 +107,7 @@ def make_trainable(sweep_dir, jobs=1):
             first, last["epoch"] = last["epoch"] == 0, epoch + 1
             if not first:
                 tune.report({metric: value, "epoch": epoch + 1})
-                return False  # Ray's scheduler stops a pruned trial itself
+                return False  # Ray's scheduler stops a pruned trial itself (SystemExit in a later report)
             # The checkpoint only names the run folder, which is the state (on shared storage): once per
             # start is enough, and each checkpoint makes Tune save its whole state (~1 s a trial in the bench).
             with tempfile.TemporaryDirectory() as folder:
@@ -245,16 +248,19 @@ def _max_epochs(spec, preset, base):
     return max(epochs)
 
 
-def scheduler(spec, metric, direction, max_epochs):
-    """Ray's scheduler for the spec's pruner, on the ``epoch`` each result carries."""
+def scheduler(spec, max_epochs):
+    """Ray's scheduler for the spec's pruner, on the ``epoch`` each result carries.
+
+    Without a metric and mode of its own: the Tuner gives it TuneConfig's (Tune refuses both).
+    """
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
     if spec.pruner == "asha":  # Optuna's SuccessiveHalvingPruner's defaults: rungs at 1, 4, 16, ... epochs
-        return ASHAScheduler(time_attr="epoch", metric=metric, mode=direction, max_t=max(max_epochs, 1),
-                             grace_period=1, reduction_factor=4)
+        # max_t one past the last epoch: ASHA stops every trial that reaches max_t, which would cut a
+        # finished trial off before it reports its outcome (recorded as pruned, its folder left incomplete).
+        return ASHAScheduler(time_attr="epoch", max_t=max(max_epochs, 1) + 1, grace_period=1, reduction_factor=4)
     if spec.pruner == "median":  # as the local MedianPruner: from the 2nd epoch, once two trials reported
-        return MedianStoppingRule(time_attr="epoch", metric=metric, mode=direction, grace_period=1,
-                                  min_samples_required=2)
+        return MedianStoppingRule(time_attr="epoch", grace_period=1, min_samples_required=2)
     return FIFOScheduler()
 
 
@@ -289,7 +295,7 @@ def tuner(sweep_dir, spec, preset, base, metric, direction, jobs):
         return tune.Tuner.restore(str(path), trainable=trainable, resume_unfinished=True, resume_errored=True,
                                   param_space=param_space or None), True
     config = tune.TuneConfig(metric=metric, mode=direction, search_alg=search_alg, num_samples=samples,
-                             scheduler=scheduler(spec, metric, direction, _max_epochs(spec, preset, base)),
+                             scheduler=scheduler(spec, _max_epochs(spec, preset, base)),
                              max_concurrent_trials=jobs,
                              # One worker process trains trial after trial: Python, JAX and Keras imported once
                              # (a fresh process per trial cost ~3 s of a 1 s trial in bench/sweep_scale.py).

@@ -4,7 +4,12 @@ Trainings use 300 samples per split for one or two epochs (the toy tables in con
 """
 
 import json
+import os
+import signal
 import sys
+import threading
+import time
+from pathlib import Path
 
 import keras
 import pytest
@@ -110,7 +115,13 @@ def test_bad_arguments_are_refused_before_any_work(tmp_path, quiet, kwargs, mess
     assert not (tmp_path / "report").exists()
 
 
-@pytest.mark.parametrize("argv, text", [(["--only", "E99"], "E99"), (["--repeats", "0"], "--repeats")])
+@pytest.mark.parametrize("argv, text", [
+    (["--only", "E99"], "E99"), (["--repeats", "0"], "--repeats"),
+    (["--executor", "dask"], "--executor must be local or ray"),
+    (["--address", "127.0.0.1:6379"], "--address joins a Ray cluster: give it with --executor ray"),
+    # nothing listens on port 1: refused at once (Ray itself would retry for ever)
+    (["--executor", "ray", "--address", "127.0.0.1:1"], "could not join the Ray cluster at 127.0.0.1:1"),
+])
 def test_cli_prints_one_error_line_and_exits_2(monkeypatch, capsys, tmp_path, argv, text):
     from nnlab.cli import main
 
@@ -264,3 +275,88 @@ def test_jobs_train_the_runs_side_by_side_with_the_results_of_one_at_a_time(tmp_
             assert a["values"].keys() == b["values"].keys()
             for key, value in a["values"].items():
                 assert b["values"][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+# ---------------------------------------------------------------- --executor ray, on the test session's Ray
+
+
+@pytest.fixture
+def ray_driver(ray_address):
+    """This process joins the session's Ray for one test (reproduce runs in-process) and leaves it after."""
+    yield ray_address
+    import ray
+
+    ray.shutdown()
+
+
+def same_results(one, other):
+    for experiment in ("E4", "E6"):
+        first, second = one["experiments"][experiment]["repeats"], other["experiments"][experiment]["repeats"]
+        assert [r["runs"] for r in first] == [r["runs"] for r in second]  # same folders, "trained" by the call
+        assert {run["source"] for r in second for run in r["runs"].values()} == {"trained"}
+        for a, b in zip(first, second):
+            assert a["values"].keys() == b["values"].keys()
+            for key, value in a["values"].items():
+                assert b["values"][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+def test_ray_tasks_train_the_runs_with_the_results_of_one_at_a_time(tmp_path, quiet, use_table, two_runs,
+                                                                     ray_driver):
+    use_table(*two_runs({"epochs": 1, "optimizer": {"name": "sgd"}}, {"epochs": 2, "optimizer": {"name": "adam"}}))
+    options = {"limit": 300, "verbose": 0}
+    one = reproduce(out=tmp_path / "one", console=quiet(), **options)
+    console = quiet()
+    on_ray = reproduce(out=tmp_path / "ray", console=console, jobs=2, executor="ray", address=ray_driver, **options)
+    same_results(one, on_ray)
+    assert "as a Ray task" in console.file.getvalue()
+    page = (tmp_path / "ray" / "README.md").read_text()
+    assert page.count("| E") == (tmp_path / "one" / "README.md").read_text().count("| E")
+
+
+def _ray_workers_running(name, token):
+    """PIDs of this test session's Ray workers (found by the session's token) running the task ``name``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            title = (proc / "cmdline").read_bytes()
+            if title.startswith(f"ray::{name}".encode()) and token.encode() in (proc / "environ").read_bytes():
+                pids.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def test_a_killed_ray_worker_is_rerun_and_continues_its_run(tmp_path, quiet, use_table, two_runs, ray_driver):
+    """kill -9 of the worker training a run, after its first epoch: Ray reruns it, the run continues its folder."""
+    use_table(*two_runs({"epochs": 2}, {"epochs": 8}))
+    options = {"limit": 3000, "verbose": 0}
+    killed = []
+
+    def kill_after_first_epoch():
+        deadline = time.monotonic() + 300
+        history = tmp_path / "ray" / "runs"
+        while time.monotonic() < deadline and not killed:
+            started = [p for p in history.glob("*/history.json")] if history.exists() else []
+            pids = _ray_workers_running("nnlab-run", os.environ["RAY_AUTH_TOKEN"]) if started else []
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_after_first_epoch, daemon=True)
+    killer.start()
+    on_ray = reproduce(out=tmp_path / "ray", console=quiet(), jobs=1, executor="ray", address=ray_driver, **options)
+    killer.join()
+    assert killed, "no worker was killed: the test did not test anything"
+    one = reproduce(out=tmp_path / "one", console=quiet(), **options)
+    for experiment in ("E4", "E6"):  # the same runs, trained (E6) or shared (E4) as one at a time does
+        first, second = one["experiments"][experiment]["repeats"], on_ray["experiments"][experiment]["repeats"]
+        assert [r["runs"] for r in first] == [r["runs"] for r in second]
+    runs = sorted(p.name for p in (tmp_path / "ray" / "runs").iterdir())
+    assert runs == sorted(p.name for p in (tmp_path / "one" / "runs").iterdir())
+    for name in runs:  # every epoch once, in the folder it started in, as without the kill
+        a = read_json(tmp_path / "one" / "runs" / name / "history.json")
+        b = read_json(tmp_path / "ray" / "runs" / name / "history.json")
+        assert a.keys() == b.keys() and len(a["loss"]) == len(b["loss"])
+        for key in a:
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-5), key

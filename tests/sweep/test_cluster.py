@@ -142,3 +142,42 @@ def test_a_two_node_cluster_on_this_machine_runs_the_grid(nnlab_command, tmp_pat
     assert local.returncode == 0 and [r["status"] for r in rows_ray] == ["complete", "complete"]
     for a, b in zip(rows_local, rows_ray):
         assert float(a["val_accuracy"]) == pytest.approx(float(b["val_accuracy"]), abs=1e-5)
+
+
+# One clearly worse configuration (SGD at a learning rate that barely moves the weights) among two good ones.
+PRUNED = {"task": "fashion", "base": {"preset": "logreg", "epochs": 4, "limit": 300, "batch_size": 50},
+          "space": {"optimizer.name": {"grid": ["sgd"]}, "optimizer.learning_rate": {"grid": [0.1, 0.05, 1e-6]}},
+          "metric": "val_accuracy"}
+
+
+@pytest.mark.parametrize("pruner", ["median", "asha"])
+def test_a_pruner_on_ray_stops_the_clearly_worse_trial_and_records_it_pruned(nnlab_command, ray_address, tmp_path,
+                                                                            pruner):
+    spec = {**PRUNED, "pruner": pruner}
+    result = sweep(nnlab_command, tmp_path, spec, "--out", "s", "--executor", "ray", "--address", ray_address)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    rows = table(tmp_path / "s" / "results.csv")
+    assert [r["trial"] for r in rows] == ["0", "1", "2"]
+    worst = rows[2]
+    assert worst["optimizer.learning_rate"] == "1e-06" and worst["status"] == "pruned", rows
+    assert len(json.loads((tmp_path / worst["runs"] / "history.json").read_text())["loss"]) < spec["base"]["epochs"]
+    assert rows[0]["status"] == "complete"  # the first trial has nothing to be compared with
+    for row in rows:  # every trial a readable run folder; Ray stops a pruned one mid-fit, as a Ctrl-C would
+        run = tmp_path / row["runs"]
+        config = json.loads((run / "config.json").read_text())
+        history = json.loads((run / "history.json").read_text())
+        epochs = len(history["val_accuracy"])
+        assert float(row["val_accuracy"]) == pytest.approx(max(history["val_accuracy"]))
+        if row["status"] == "pruned":
+            # (ASHA's last rung is the last epoch: a trial can be cut off there, worse than the best so far)
+            assert epochs <= config["epochs"] and row["reason"].startswith("pruned after epoch")
+            assert (run / "resume-state.npz").exists() and row["test_accuracy"] == ""
+        else:
+            assert epochs == config["epochs"] and (run / "metrics.json").exists()
+            assert float(row["test_accuracy"]) > 0
+    listed = subprocess.run([nnlab_command, "runs", "list", "--runs-dir", "s/runs"], cwd=tmp_path, env=env(),
+                            capture_output=True, text=True)
+    assert listed.returncode == 0 and all(f"trial-000{n}" in listed.stdout for n in range(3)), listed.stderr
+    status = subprocess.run([nnlab_command, "sweep", "--status", "s"], cwd=tmp_path, env=env(), capture_output=True,
+                            text=True)
+    assert status.returncode == 0 and "pruned" in status.stdout, status.stdout
