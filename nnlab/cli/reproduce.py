@@ -14,8 +14,9 @@ def reproduce(
     out: Path = typer.Option(Path("reports/reproduce"), help="Report folder."),
     limit: Optional[int] = typer.Option(None, help="Use only the first N samples of each split (quick check)."),
     epochs: Optional[int] = typer.Option(None, help="Cap every experiment's epochs (quick check)."),
-    jobs: int = typer.Option(1, help="Train independent runs this many at a time, each a process on its share "
-                                     "of the cores (same results as one at a time)."),
+    jobs: int = typer.Option(1, help="Train independent runs this many at a time, each on its share of the "
+                                     "cores: a process, or a Ray task with --executor ray (same results as one at "
+                                     "a time)."),
     executor: str = typer.Option("local", help="local: runs as processes on this machine; ray: as Ray tasks on a "
                                                 "Ray cluster (--address, RAY_ADDRESS, or a local Ray)."),
     address: Optional[str] = typer.Option(None, help="--executor ray: the cluster's HOST:PORT (`ray start --head` "
