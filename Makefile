@@ -36,11 +36,12 @@ served-model:
 	else $(BIN)/nnlab train --preset cnn-fast --name $(notdir $(SERVED_RUN)) $(SERVED_FLAGS); fi
 	@test -f $(SERVED_RUN)/ood.keras || $(BIN)/nnlab calibrate $(SERVED_RUN)
 
+# Two test processes (pytest-xdist): one pytest keeps 2 cores only ~40 % busy (imports, compiles, subprocesses).
 test: setup
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra -n 2
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 
 # About an hour on 2 cores; run it on an otherwise idle machine (other work on the cores skews every figure).
 bench: setup
