@@ -56,9 +56,10 @@ def check_suffix(path, what="the ticket file"):
 # ---------------------------------------------------------------- bytes -> text
 
 
-def _bad_byte(raw, error, encoding):
+def _bad_byte(raw, error):
+    """``"byte 0xe9 on line 2"``: where a decoding failed."""
     line = raw[:error.start].count(b"\n") + 1
-    return f"{encoding} (byte 0x{raw[error.start]:02x} on line {line})"
+    return f"byte 0x{raw[error.start]:02x} on line {line}"
 
 
 def file_text(path):
@@ -80,17 +81,17 @@ def file_text(path):
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        not_utf8 = _bad_byte(raw, error, "UTF-8")
+        not_utf8 = _bad_byte(raw, error)
     try:
         if b"\x00" in raw:  # binary, or UTF-16 without its mark: a guess would be garbage
             raise UnicodeDecodeError(FALLBACK_ENCODING, raw, raw.index(b"\x00"), raw.index(b"\x00") + 1, "NUL")
         text = raw.decode(FALLBACK_ENCODING)
     except UnicodeDecodeError as error:
-        raise NnlabError(f"{path} is not UTF-8 text ({not_utf8.removeprefix('UTF-8 ')}) nor Windows-1252 "
-                         f"{_bad_byte(raw, error, '').strip()}; re-save it as UTF-8 "
+        raise NnlabError(f"{path} is not UTF-8 text ({not_utf8}) nor Windows-1252 ({_bad_byte(raw, error)}); "
+                         "re-save it as UTF-8 "
                          "(e.g. `iconv -f <its encoding> -t utf-8`).") from None
     # One line, on stderr: the guess is right for Western European Excel files, and says how to avoid it.
-    print(f"note: {path} is not UTF-8 {not_utf8.removeprefix('UTF-8 ')}; read it as Windows-1252 (Latin-1). "
+    print(f"note: {path} is not UTF-8 ({not_utf8}); read it as Windows-1252 (Latin-1). "
           "Save it as UTF-8 to skip this guess (Excel: CSV UTF-8; or `iconv -f cp1252 -t utf-8`).",
           file=sys.stderr)
     return text.lstrip("\ufeff")
@@ -203,7 +204,9 @@ def _json_row(keys, number, item):
 
 def _jsonl_rows(path, text, needed, columns):
     keys = _Keys(needed, columns)
-    for number, line in enumerate(text.splitlines(), 1):
+    # only "\n" ends a JSON line (a "\r" before it is JSON white space); str.splitlines would also split at
+    # U+2028, U+0085 and the like, which json.dumps(ensure_ascii=False) leaves raw inside strings
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
