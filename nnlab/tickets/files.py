@@ -138,7 +138,7 @@ def _resolve(names, needed, columns):
 
 def dialect(path, text):
     """``(delimiter, skipinitialspace)`` of delimited text, sniffed on its header line."""
-    header = text.split("\n", 1)[0]
+    header = re.match(r"[^\r\n]*", text).group()  # the first line, whatever its ending
     try:
         sniffed = csv.Sniffer().sniff(header, delimiters=DELIMITERS)
     except csv.Error:  # one column, or no candidate at all: the suffix's usual delimiter
@@ -224,6 +224,9 @@ def _ticket_array(path, document):
     if isinstance(document, dict):
         arrays = [key for key, value in document.items()
                   if isinstance(value, list) and any(isinstance(item, dict) for item in value)]
+        if not arrays:  # {"tickets": [], "count": 0}: its one array, empty (or of no objects: bad rows say so)
+            arrays = [key for key, value in document.items() if isinstance(value, list)][:2]
+            arrays = arrays if len(arrays) == 1 else []
         if len(arrays) == 1:
             return arrays[0], document[arrays[0]]
         if arrays:

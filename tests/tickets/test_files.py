@@ -154,6 +154,7 @@ def test_the_delimiter_is_sniffed_on_the_header(header, expected):
     ("t.json", b'"tickets"', "got str"),
     ("t.json", b'{"a": [{"title": "x"}], "b": [{"title": "y"}]}', "several arrays of objects \\('a', 'b'\\)"),
     ("t.json", b"[]", "holds no tickets"),
+    ("t.json", b'{"tickets": [], "count": 0}', "holds no tickets"),
     ("t.xlsx", b"PK\x03\x04", "must end in .csv, .tsv, .txt, .jsonl, .ndjson or .json, .*save it as CSV"),
 ])
 def test_what_is_still_refused_is_one_error(tmp_path, name, content, message):
