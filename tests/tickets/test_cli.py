@@ -147,3 +147,15 @@ def test_train_on_a_semicolon_export_then_predict_and_evaluate_a_json_dump(run_c
     assert [row["title"] for row in predicted] == [row["title"] for row in rows[:50]]
     code, out, err = run_cli("tickets", "evaluate", "runs/semi", "dump.json")
     assert code == 0 and "(50 tickets)" in " ".join(out.split()), err
+
+
+def test_a_windows_1252_file_gets_one_note_and_a_json_without_tickets_one_error(run_cli, ticket_run, tmp_path):
+    (tmp_path / "legacy.csv").write_bytes("Title;Body;Tags\r\nCafé bill;Charged 5 € twice;billing\r\n".encode("cp1252"))
+    code, out, err = run_cli("tickets", "predict", ticket_run, "legacy.csv")
+    assert code == 0 and json.loads(out)["title"] == "Café bill"
+    (note,) = [line for line in err.splitlines() if line.strip()]
+    assert note.startswith("note: legacy.csv is not UTF-8 (byte 0xe9 on line 2); read it as Windows-1252"), err
+    (tmp_path / "dump.json").write_text('{"count": 0, "next_page": null}')
+    code, out, err = run_cli("tickets", "predict", ticket_run, "dump.json")
+    assert code == 2 and err.startswith("error: dump.json: expected a JSON array of ticket objects"), err
+    assert len(err.strip().splitlines()) == 1
