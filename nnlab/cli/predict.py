@@ -233,9 +233,9 @@ def _print_predictions(rows):
 
 
 def predict_tickets(run: Path = typer.Argument(..., help="A ticket run folder (or its served.keras)."),
-                    file: Optional[Path] = typer.Argument(None, help="Tickets to triage, .jsonl or .csv (title, "
-                                                                     "body, tags; or the columns the run was trained "
-                                                                     "with)."),
+                    file: Optional[Path] = typer.Argument(None, help="Tickets to triage, .csv, .tsv, .txt, .jsonl, "
+                                                                     ".ndjson or .json (title, body, tags; or the "
+                                                                     "columns the run was trained with)."),
                     ticket: Optional[str] = typer.Option(None, "--json", help='One ticket (or a list) as JSON: '
                                                          '\'{"title": "...", "body": "...", "tags": ["billing"]}\'.'),
                     out: Optional[Path] = typer.Option(None, help="Write the predictions here (.csv or .jsonl); "
@@ -252,7 +252,7 @@ def predict_tickets(run: Path = typer.Argument(..., help="A ticket run folder (o
 
     at_least("--batch-size", batch_size, 1)
     if (file is None) == (ticket is None):
-        raise NnlabError("give either a ticket file (.jsonl or .csv) or --json '{...}', not both and not neither.")
+        raise NnlabError("give either a ticket file (.csv, .jsonl, .json, ...) or --json '{...}', not both and not neither.")
     if out is not None:
         check_output(out, (".csv", ".jsonl"))  # refuse a bad output name before any work
     tickets = parse_ticket(ticket) if ticket is not None else None  # a typo in --json fails before any loading

@@ -93,8 +93,10 @@ def _resume(resume, runs_dir, verbose):
 
 
 def train(
-    data: Optional[Path] = typer.Argument(None, help="Ticket file, .csv or .jsonl (not with --resume; may come "
-                                                     "from --config)."),
+    data: Optional[Path] = typer.Argument(None, help="Ticket file: .csv, .tsv or .txt (delimiter , ; tab or | "
+                                                     "found from the header), .jsonl, .ndjson, or .json (an "
+                                                     "array of objects); not with --resume; may come from "
+                                                     "--config."),
     preset: Optional[str] = typer.Option(None, help="triage (the default: Adam 3e-4, priority trained on its "
                                                     "absolute error with weight 10, EarlyStopping and "
                                                     "ModelCheckpoint on val_loss: both heads), seeds (the seeds' "

@@ -1,6 +1,7 @@
 """System 2: support-ticket triage, the seeds' multi-input, multi-output model.
 
-    data.py      read CSV/JSONL ticket files (own column names, priority levels), report bad rows, split
+    files.py     ticket files as helpdesks export them: CSV dialects, .tsv/.txt, JSON lines, JSON, encodings
+    data.py      read ticket files (own column names, priority levels), report bad rows, split
     text.py      HTML bodies to text, tags in every usual form (files, --json and HTTP alike)
     synth.py     synthetic tickets (`nnlab tickets make-data`)
     features.py  tickets -> multi-hot arrays with Keras' TextVectorization and StringLookup

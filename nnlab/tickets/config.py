@@ -13,7 +13,6 @@ Dense(64)), the splits, and for ``add-head`` runs the base run and the new head.
     'val_loss'
 """
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -22,6 +21,7 @@ from nnlab.core.config import RunConfig, choice
 from nnlab.core.config_sources import load_presets
 from nnlab.core.errors import NnlabError
 from nnlab.tickets.data import parse_columns, parse_levels
+from nnlab.tickets.files import check_suffix
 from nnlab.tickets.models import MODELS, TicketModelSpec, parse_spec
 
 
@@ -46,7 +46,7 @@ class TicketsConfig(RunConfig):
     # functional: the seeds' graph; subclass: its keras.Model twin; or the model as data: {kind: triage,
     # hidden: [128, 64], activation: relu, dropout: 0.2, api: functional} (models.py's TriageSpec)
     model: Literal[MODELS] | TicketModelSpec = "functional"
-    data: str = ""  # the ticket file, .csv or .jsonl
+    data: str = ""  # the ticket file: .csv, .tsv, .txt, .jsonl, .ndjson or .json (files.py reads them all)
     skip_bad: bool = False  # train on the good rows of a file with bad ones
     departments: str = ""  # "": learned from the training file (sorted); "a,b,c": fixed, in this order
     columns: str = ""  # the file's names of our columns: "title=Subject,body=Description,..." ("": ours)
@@ -112,10 +112,10 @@ class TicketsConfig(RunConfig):
     def _readable(self, info):
         if not self.data:
             if not (info.context or {}).get("partial"):  # `nnlab config show` prints settings without a file
-                raise NnlabError("no ticket file given: pass DATA (a .csv or .jsonl file); "
+                raise NnlabError("no ticket file given: pass DATA (a .csv, .tsv, .json or .jsonl file); "
                                  "`nnlab tickets make-data --out tickets.csv` writes a synthetic one.")
-        elif Path(self.data).suffix.lower() not in (".csv", ".jsonl"):
-            raise NnlabError(f"the ticket file must end in .csv or .jsonl, got {self.data!r}.")
+        else:
+            check_suffix(self.data)
         self.label_sets()
         self.column_map()
         self.levels()

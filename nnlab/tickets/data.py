@@ -1,11 +1,13 @@
-"""Ticket files: read a CSV or JSONL file of support tickets, report bad rows, split it.
+"""Ticket files: read a file of support tickets (CSV and its kin, JSON lines, JSON), report bad rows, split it.
 
 A ticket has ``title``, ``body`` (plain text or HTML, reduced to its text), ``tags`` (a
 list, a JSON list, or text separated by ``;`` or ``,``), ``priority`` (a number in 0..1,
 or one of the run's ordered ``priority_levels``), ``department`` (a label) and optionally
 more label columns such as ``difficulty``. For prediction only title, body and tags are
 needed. A helpdesk export keeps its own column names: ``columns`` maps ours to its
-(``title=Subject,body=Description,...``); columns it does not map are ignored.
+(``title=Subject,body=Description,...``); columns it does not map are ignored. Column
+names match whatever their letter case and surrounding spaces. What shapes of file are
+read (delimiters, encodings, JSON forms) is files.py's part, the same for every command.
 
     >>> from nnlab.tickets.data import parse_columns, read_tickets
     >>> tickets = read_tickets("tickets.csv", skip_bad=True)
@@ -15,17 +17,15 @@ needed. A helpdesk export keeps its own column names: ``columns`` maps ours to i
     >>> export = read_tickets("export.csv", columns=parse_columns("title=Subject,body=Description,tags=Tags,"
     ...                       "priority=Priority,department=Group"), priority_levels=("Low", "Normal", "High"))
 
-Mistakes about the whole file (missing, empty, not UTF-8, a header without a needed
-column) raise NnlabError with one line. Bad rows (a missing field, a priority that is
-not a number in 0..1 or not one of the levels, a label outside the fixed set, empty
-title and body) are listed with their line numbers: ``skip_bad=True`` keeps the good
+Mistakes about the whole file (missing, empty, neither UTF-8 nor Windows-1252, a header
+without a needed column, JSON that holds no array of tickets) raise NnlabError with one
+line. Bad rows (a missing field, a priority that is not a number in 0..1 or not one of
+the levels, a label outside the fixed set, empty title and body) are listed with their line numbers: ``skip_bad=True`` keeps the good
 rows and records the bad ones in ``.skipped``; otherwise :class:`BadRows` lists the
 first 20 and nothing is kept.
 """
 
-import csv
 import dataclasses
-import io
 import json
 import math
 import re
@@ -34,11 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from nnlab.core.errors import NnlabError
+from nnlab.tickets.files import DELIMITED, file_rows
 from nnlab.tickets.text import clean_text, split_tags
 
 TEXT_COLUMNS = ("title", "body", "tags")
 TARGET_COLUMNS = ("priority", "department")
-SUFFIXES = (".csv", ".jsonl")
 SHOWN_BAD_ROWS = 20
 
 
@@ -95,8 +95,9 @@ def parse_columns(text):
     """``"title=Subject,body=Description"`` -> ``{"title": "Subject", "body": "Description"}``.
 
     Keys are nnlab's column names (title, body, tags, priority, department, or a head's
-    label column such as difficulty); values are the file's column names, used as written.
-    A column not named keeps its own name. Refuses malformed items and repeated names.
+    label column such as difficulty); values are the file's column names (matched in any
+    letter case). A column not named keeps its own name. Refuses malformed items and
+    repeated names.
     """
     columns = {}
     for item in (text or "").split(","):
@@ -109,7 +110,8 @@ def parse_columns(text):
         if ours in columns:
             raise NnlabError(f"--columns names {ours!r} twice in {text!r}; give each column once.")
         columns[ours] = theirs
-    taken = [name for name in columns.values() if list(columns.values()).count(name) > 1]
+    folded = [name.casefold() for name in columns.values()]  # the file's names match in any letter case
+    taken = [name for name in columns.values() if folded.count(name.casefold()) > 1]
     if taken:
         raise NnlabError(f"--columns maps the file's column {taken[0]!r} to several of ours in {text!r}.")
     return columns
@@ -136,69 +138,6 @@ def nearest_level(score, levels):
 
 
 # ---------------------------------------------------------------- reading
-
-
-def _text(path):
-    path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise NnlabError(f"{path}: expected a .csv or .jsonl ticket file, got {path.suffix or 'no suffix'!r}.")
-    if not path.is_file():
-        raise NnlabError(f"ticket file {path} does not exist; `nnlab tickets make-data --out {path.name}` "
-                         "writes a synthetic one.")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise NnlabError(f"{path} is empty ({len(raw)} bytes); expected a header line and tickets.")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise NnlabError(f"{path} is not UTF-8 text (byte 0x{raw[error.start]:02x} on line {line}); "
-                         "re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`).") from None
-
-
-def _named(name, columns):
-    """How the file calls our column ``name``: ``'Subject'`` or ``'Subject' (title in --columns)``."""
-    return f"{columns[name]!r} ({name} in --columns)" if name in columns else name
-
-
-def _csv_rows(path, text, needed, columns):
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in (reader.fieldnames or [])]
-    missing = [name for name in needed if columns.get(name, name) not in header]
-    if missing:
-        raise NnlabError(f"{path}: the header lacks the column{'s' if len(missing) > 1 else ''} "
-                         f"{', '.join(_named(name, columns) for name in missing)}; it has "
-                         f"{', '.join(header) or 'nothing'}. Expected: "
-                         f"{', '.join(columns.get(name, name) for name in needed)}"
-                         + (" (or map yours with --columns title=Subject,...)" if not columns else "") + ".")
-    reader.fieldnames = header
-    start = 2
-    for row in reader:
-        if None in row:  # more fields than the header names
-            yield start, None, f"{len(header) + len(row[None])} fields, the header has {len(header)}"
-        else:
-            yield start, _ours(row, needed, columns), None
-        start = reader.line_num + 1
-
-
-def _ours(row, needed, columns):
-    """The row under our column names (the ones ``needed``); other columns are dropped."""
-    return {name: row.get(columns.get(name, name)) for name in needed} if columns else row
-
-
-def _jsonl_rows(path, text, needed, columns):
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield number, None, f"not valid JSON ({error.msg})"
-            continue
-        if not isinstance(row, dict):
-            yield number, None, f"expected a JSON object, got {type(row).__name__}"
-            continue
-        yield number, _ours(row, needed, columns), None
 
 
 def _priority(value, levels):
@@ -249,7 +188,7 @@ def _check(row, require, label_sets, levels=None):
 
 def read_tickets(path, require=TARGET_COLUMNS, label_sets=None, skip_bad=False, columns=None,
                  priority_levels=None):
-    """Read a ``.csv`` or ``.jsonl`` ticket file.
+    """Read a ticket file: ``.csv``/``.tsv``/``.txt`` (delimiter sniffed), ``.jsonl``/``.ndjson`` or ``.json``.
 
     Args:
         path: the file.
@@ -265,9 +204,7 @@ def read_tickets(path, require=TARGET_COLUMNS, label_sets=None, skip_bad=False, 
     Returns :class:`Tickets`. Raises NnlabError for a file that cannot be read at all.
     """
     path = Path(path)
-    text = _text(path)
-    rows = (_csv_rows if path.suffix.lower() == ".csv" else _jsonl_rows)(path, text, (*TEXT_COLUMNS, *require),
-                                                                         dict(columns or {}))
+    rows = file_rows(path, (*TEXT_COLUMNS, *require), columns)
     tickets, bad, total = Tickets([], [], [], labels={name: [] for name in require if name != "priority"},
                                   path=str(path)), [], 0
     priorities = []
@@ -289,7 +226,8 @@ def read_tickets(path, require=TARGET_COLUMNS, label_sets=None, skip_bad=False, 
         for name, label in labels.items():
             tickets.labels[name].append(label)
     if total == 0:
-        raise NnlabError(f"{path} has a header but no tickets.")
+        raise NnlabError(f"{path} has a header but no tickets." if path.suffix.lower() in DELIMITED
+                         else f"{path} holds no tickets.")
     if bad and not skip_bad:
         raise BadRows(path, bad, total)
     if not len(tickets):

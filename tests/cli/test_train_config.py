@@ -69,7 +69,7 @@ def test_train_mistakes_name_the_key(run_cli, tmp_path, args, message):
     (["t.csv", "--preset", "triag"], "Did you mean 'triage'?"),
     (["--config", "fashion.yaml"], "these settings are for the task 'fashion', not 'tickets'"),
     (["--set", "epochs=2"], "give the ticket file"),
-    (["--set", "data=t.txt"], "the ticket file must end in .csv or .jsonl, got 't.txt'"),
+    (["--set", "data=t.xlsx"], "the ticket file must end in .csv, .tsv, .txt, .jsonl, .ndjson or .json, got 't.xlsx' (from a spreadsheet, save it as CSV)"),
     (["--resume", "runs/x", "--set", "epochs=3"], "drop --set"),
     (["--resume", "runs/x", "--preset", "seeds"], "drop --preset"),
 ])

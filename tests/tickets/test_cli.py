@@ -119,3 +119,43 @@ def test_resume_of_a_finished_run_changes_nothing(run_cli, ticket_run):
     before = (ticket_run / "metrics.json").read_text()
     code, _, err = run_cli("tickets", "train", "--resume", ticket_run)
     assert code == 0 and "finished already" in err and (ticket_run / "metrics.json").read_text() == before
+
+
+def test_train_on_a_semicolon_export_then_predict_and_evaluate_a_json_dump(run_cli, tmp_path):
+    """Excel's European CSV (';', BOM, CRLF, its own capitalised columns) trains; the run's --columns then read a
+    Zendesk-like .json dump whose keys differ in letter case, for predict and evaluate alike."""
+    from nnlab.tickets.synth import generate
+
+    rows = generate(200, seed=5)
+    theirs = ("Subject", "Description", "Tags", "Priority", "Group")
+    lines = [";".join(theirs)] + [";".join(f'"{value}"' for value in (row["title"], row["body"], ", ".join(row["tags"]),
+                                                                        row["priority"], row["department"]))
+                                  for row in rows]
+    (tmp_path / "export.csv").write_bytes("\r\n".join(lines).encode("utf-8-sig") + b"\r\n")
+    dump = {"tickets": [{"SUBJECT": row["title"], "description": row["body"], "tags": row["tags"],
+                         "priority": row["priority"], "GROUP": row["department"], "id": i}
+                        for i, row in enumerate(rows[:50])], "count": 50, "next_page": None}
+    (tmp_path / "dump.json").write_text(json.dumps(dump, indent=2))
+    code, out, err = run_cli("tickets", "train", "export.csv", "--preset", "seeds", "--epochs", "1", "--verbose", "0",
+                             "--vocabulary-size", "300", "--num-tags", "30", "--name", "semi",
+                             "--columns", "title=subject,body=Description,tags=TAGS,priority=Priority,department=group")
+    assert code == 0, err
+    assert json.loads((tmp_path / "runs/semi/metrics.json").read_text())["data"]["tickets"] == 200
+    code, out, err = run_cli("tickets", "predict", "runs/semi", "dump.json", "--out", "triaged.jsonl")
+    assert code == 0 and "wrote 50 predictions" in out, err
+    predicted = [json.loads(line) for line in (tmp_path / "triaged.jsonl").read_text().splitlines()]
+    assert [row["title"] for row in predicted] == [row["title"] for row in rows[:50]]
+    code, out, err = run_cli("tickets", "evaluate", "runs/semi", "dump.json")
+    assert code == 0 and "(50 tickets)" in " ".join(out.split()), err
+
+
+def test_a_windows_1252_file_gets_one_note_and_a_json_without_tickets_one_error(run_cli, ticket_run, tmp_path):
+    (tmp_path / "legacy.csv").write_bytes("Title;Body;Tags\r\nCafé bill;Charged 5 € twice;billing\r\n".encode("cp1252"))
+    code, out, err = run_cli("tickets", "predict", ticket_run, "legacy.csv")
+    assert code == 0 and json.loads(out)["title"] == "Café bill"
+    (note,) = [line for line in err.splitlines() if line.strip()]
+    assert note.startswith("note: legacy.csv is not UTF-8 (byte 0xe9 on line 2); read it as Windows-1252"), err
+    (tmp_path / "dump.json").write_text('{"count": 0, "next_page": null}')
+    code, out, err = run_cli("tickets", "predict", ticket_run, "dump.json")
+    assert code == 2 and err.startswith("error: dump.json: expected a JSON array of ticket objects"), err
+    assert len(err.strip().splitlines()) == 1

@@ -87,10 +87,11 @@ def test_only_the_first_20_bad_rows_are_listed(tmp_path):
 
 @pytest.mark.parametrize("name, content, encoding, message", [
     ("t.csv", "", "utf-8", "is empty \\(0 bytes\\)"),
-    ("t.csv", HEADER + "café,b,x,0.5,billing\n", "latin-1", "not UTF-8 text \\(byte 0xe9 on line 2\\)"),
+    ("t.csv", HEADER + "café,b,x,0.5,billing\nab\x81,b,x,0.5,billing\n", "latin-1",
+     "not UTF-8 text \\(byte 0xe9 on line 2\\) nor Windows-1252 \\(byte 0x81 on line 3\\)"),
     ("t.csv", "title,body,priority,department\na,b,0.5,billing\n", "utf-8", "header lacks the column tags"),
     ("t.csv", HEADER, "utf-8", "header but no tickets"),
-    ("t.txt", HEADER, "utf-8", "expected a .csv or .jsonl"),
+    ("t.xls", HEADER, "utf-8", "must end in .csv, .tsv, .txt, .jsonl, .ndjson or .json"),
     ("t.csv", HEADER + "a,b,x,7,billing\n", "utf-8", "all 1 rows are bad"),
 ])
 def test_whole_file_mistakes_are_one_error(tmp_path, name, content, encoding, message):

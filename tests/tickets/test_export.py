@@ -67,8 +67,9 @@ def test_evaluate_reads_the_export_through_the_runs_mapping(run_cli, export_run,
 
 @pytest.mark.parametrize("args, message", [
     (("tickets", "predict", "EXPORT_RUN", "OWN_CSV"),
-     r"lacks the columns 'Subject' \(title in --columns\), 'Description' \(body in --columns\), 'Tags' \(tags in "
-     r"--columns\); it has title, body, tags, priority, department, difficulty"),
+     # the file's "tags" is the export's "Tags": names match in any letter case
+     r"lacks the columns 'Subject' \(title in --columns\), 'Description' \(body in --columns\); it has title, "
+     r"body, tags, priority, department, difficulty \(read with delimiter ','\)"),
     (("tickets", "train", "EXPORT_CSV", "--columns", "title=Subject,body"), "--columns must look like"),
     (("tickets", "train", "EXPORT_CSV", "--columns", EXPORT_COLUMNS.replace("Group", "Team")),
      r"lacks the column 'Team' \(department in --columns\); it has Ticket ID, Subject"),

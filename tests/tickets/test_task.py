@@ -78,7 +78,7 @@ def test_loss_weights_reach_compile_and_unknown_outputs_are_refused(tickets_csv)
 
 @pytest.mark.parametrize("overrides, message", [
     ({"data": ""}, "no ticket file given"),
-    ({"data": "x.txt"}, "must end in .csv or .jsonl"),
+    ({"data": "x.xlsx"}, "must end in .csv, .tsv, .txt, .jsonl, .ndjson or .json, got 'x.xlsx'"),
     ({"departments": "billing"}, "--departments must be two or more"),
     ({"val_split": 0.7}, "--val-split must be a fraction"),
     ({"test_split": 0.0}, "--test-split must be > 0"),
