@@ -16,17 +16,17 @@ uvicorn processes), the other way to use both cores. Each server's answers to th
 compared with the baseline's. The servers run side by side and are measured in turn, 3 rounds,
 so that other programs' load falls on each alike.
 
-Not met, and not reachable here with the same answers: ``load_photo`` itself takes ~14-16 ms of
-CPU a photo (decoding a 1000-pixel PNG alone ~8 ms; the recipe at its 512-pixel working size
-~7 ms), and a photo request ~22 ms of server CPU in all, so two idle cores give at most ~90
-photos/s. A smaller working size is the lever that would cut the recipe's share, and it changes
-the answers (measured on this set and on an independent generator: at 384 px 1.7-3.3 % of the
-classes change, at 256 px 3-5 %). Decoding in worker processes spreads that CPU over the cores
-when they are free. On this machine, shared with other engineers' jobs (load average 2-7), four
-runs gave photos 73 vs 54, 58 vs 46, 46 vs 55 and 56 vs 54 requests/s (2 decoding processes vs
-threads): within the noise of a machine whose cores are taken; and 28x28 requests from 4 clients
-beside 4 sending photos 312 vs 141, 355 vs 140 and 441 vs 143 requests/s (p99 34 vs 62, 45 vs 77
-and 36 vs 60 ms): the event loop no longer waits for the decoding threads' GIL.
+Not met, and not reachable here with the same answers. After bench/photo_path_cost.py's cheaper
+recipe (same answers) ``load_photo`` takes ~14 ms of CPU a photo, most of it decoding (a
+1000-pixel PNG alone ~12 ms; only JPEG can be decoded at a reduced size) and the Lanczos
+reduction to the 512-pixel working size, and a photo request ~24 ms of server CPU in all, so two
+idle cores give at most ~85 photo requests/s: measured 82 with 2 decoding processes vs 67 with
+threads (2026-12-07, load average 1.8-4). A smaller working size would cut the reduction's share,
+and it changes the answers (measured on this set and on an independent generator: at 384 px
+1.7-3.3 % of the classes change, at 256 px 3-5 %). Decoding in worker processes spreads that CPU
+over every core the machine has, so photos/s grow with the cores; and 28x28 requests from 4
+clients beside 4 sending photos no longer wait for the decoding threads' GIL (278 vs 182
+requests/s, p99 33 vs 42 ms in that run).
 The photos: Fashion-MNIST test images made into product photos by nnlab.fashion.photoset's
 make_photo (tinted light backdrop, lighting gradient, noise), upscaled (bicubic) so their longest
 edge is 300-1000 px, saved as JPEG (quality 88), PNG (Pillow's default compression) or WebP
