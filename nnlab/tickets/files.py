@@ -86,7 +86,8 @@ def file_text(path):
                          + ("a header line and tickets." if path.suffix.lower() in DELIMITED else "tickets."))
     if b"\x00" in raw:  # no text file holds NUL; ASCII saved as UTF-16 without its mark is valid UTF-8 with NULs
         raise NnlabError(f"{path} holds NUL bytes ({_bad_byte(raw, raw.index(0))}): UTF-16 text without its "
-                         "byte-order mark, or not text at all; re-save it as UTF-8 (e.g. `iconv -f utf-16le -t utf-8`).")
+                         "byte-order mark, or not text at all; re-save it as UTF-8 "
+                         "(e.g. `iconv -f utf-16le -t utf-8`).")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -178,8 +178,8 @@ def test_what_is_still_refused_is_one_error(tmp_path, name, content, message):
 
 
 def test_a_utf8_marked_file_with_a_windows_1252_byte_reads_its_header(tmp_path, capsys):
-    """A file saved as "CSV UTF-8" and then edited by a Latin-1 tool: the mark is not read as "ï»¿" glued to the first
-    column's name, and the note names the byte that is not UTF-8 (not one 3 bytes before it)."""
+    """A file saved as "CSV UTF-8", then edited by a Latin-1 tool: the mark is not read as "ï»¿" glued to the first
+    column's name, and the note names the byte that is not UTF-8 (not the one 3 bytes before it)."""
     path = tmp_path / "t.csv"
     path.write_bytes(b"\xef\xbb\xbf" + "title;body;tags\r\ncaf\u00e9;b;x\r\n".encode("cp1252"))
     assert read_tickets(path, require=()).title == ["caf\u00e9"]
