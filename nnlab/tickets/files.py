@@ -5,15 +5,17 @@ turns a file into ``(line, row, problem)`` triples, ``row`` holding our column n
 checking the values is data.py's job. Accepted shapes:
 
 - delimited text: ``.csv``, ``.tsv``, ``.txt``. The delimiter (``,`` ``;`` tab ``|``) is
-  sniffed on the header line with ``csv.Sniffer`` (falling back to ``,``, tab for ``.tsv``),
-  so Excel's European "CSV" (``;``) and tab-separated exports read as they are; any line
-  ending, quoted fields across lines.
+  sniffed on the header line with ``csv.Sniffer`` (falling back to ``,``, tab for ``.tsv``;
+  another candidate where it finds more of the needed columns, as for a ``;`` header with a
+  name like ``Name, first``, which Sniffer reads as ``,``), so Excel's European "CSV" (``;``)
+  and tab-separated exports read as they are; any line ending, quoted fields across lines.
 - JSON lines: ``.jsonl``, ``.ndjson``, one object a line.
 - JSON: ``.json``, an array of objects, or an object holding one such array under a key
   (``{"tickets": [...], "count": 2}``, as helpdesk APIs dump them).
 - Text: UTF-8 (with or without a byte-order mark) or UTF-16 with its mark; other bytes are
   read as Windows-1252 (a superset of Latin-1, what Excel saves in Western locales) with one
-  ``note:`` line on stderr, unless they are not valid there either (then one error).
+  ``note:`` line on stderr, unless they are not valid there either (then one error). NUL
+  bytes (UTF-16 without its mark, or not text) are one error.
 - Column names match case- and surrounding-space-insensitively (``Title `` is ``title``),
   as do the file's names given in ``--columns``; an exact match wins over a folded one.
 
@@ -56,10 +58,10 @@ def check_suffix(path, what="the ticket file"):
 # ---------------------------------------------------------------- bytes -> text
 
 
-def _bad_byte(raw, error):
-    """``"byte 0xe9 on line 2"``: where a decoding failed."""
-    line = raw[:error.start].count(b"\n") + 1
-    return f"byte 0x{raw[error.start]:02x} on line {line}"
+def _bad_byte(raw, at):
+    """``"byte 0xe9 on line 2"``: the byte at offset ``at`` of ``raw`` (where a decoding failed)."""
+    line = raw[:at].count(b"\n") + 1
+    return f"byte 0x{raw[at]:02x} on line {line}"
 
 
 def file_text(path):
@@ -76,25 +78,31 @@ def file_text(path):
         except UnicodeDecodeError as error:
             raise NnlabError(f"{path} starts as UTF-16 text but is not ({error.reason} at byte {error.start}); "
                              "re-save it as UTF-8.") from None
+    # The UTF-8 mark is dropped from the bytes, not by the decoder: Windows-1252 would read it as "ï»¿" (glued to
+    # the first column's name), and utf-8-sig's error offsets do not count it (the wrong byte would be named).
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
     if not raw.strip():
-        raise NnlabError(f"{path} is empty ({len(raw)} bytes); expected a header line and tickets.")
+        raise NnlabError(f"{path} is empty ({len(raw)} bytes); expected "
+                         + ("a header line and tickets." if path.suffix.lower() in DELIMITED else "tickets."))
+    if b"\x00" in raw:  # no text file holds NUL; ASCII saved as UTF-16 without its mark is valid UTF-8 with NULs
+        raise NnlabError(f"{path} holds NUL bytes ({_bad_byte(raw, raw.index(0))}): UTF-16 text without its "
+                         "byte-order mark, or not text at all; re-save it as UTF-8 "
+                         "(e.g. `iconv -f utf-16le -t utf-8`).")
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        not_utf8 = _bad_byte(raw, error)
+        not_utf8 = _bad_byte(raw, error.start)
     try:
-        if b"\x00" in raw:  # binary, or UTF-16 without its mark: a guess would be garbage
-            raise UnicodeDecodeError(FALLBACK_ENCODING, raw, raw.index(b"\x00"), raw.index(b"\x00") + 1, "NUL")
         text = raw.decode(FALLBACK_ENCODING)
     except UnicodeDecodeError as error:
-        raise NnlabError(f"{path} is not UTF-8 text ({not_utf8}) nor Windows-1252 ({_bad_byte(raw, error)}); "
+        raise NnlabError(f"{path} is not UTF-8 text ({not_utf8}) nor Windows-1252 ({_bad_byte(raw, error.start)}); "
                          "re-save it as UTF-8 "
                          "(e.g. `iconv -f <its encoding> -t utf-8`).") from None
     # One line, on stderr: the guess is right for Western European Excel files, and says how to avoid it.
     print(f"note: {path} is not UTF-8 ({not_utf8}); read it as Windows-1252 (Latin-1). "
           "Save it as UTF-8 to skip this guess (Excel: CSV UTF-8; or `iconv -f cp1252 -t utf-8`).",
           file=sys.stderr)
-    return text.lstrip("\ufeff")
+    return text
 
 
 # ---------------------------------------------------------------- column names
@@ -136,20 +144,38 @@ def _resolve(names, needed, columns):
 # ---------------------------------------------------------------- delimited text
 
 
-def dialect(path, text):
-    """``(delimiter, skipinitialspace)`` of delimited text, sniffed on its header line."""
+def dialect(path, text, needed=(), columns=None):
+    """``(delimiter, skipinitialspace)`` of delimited text, sniffed on its header line.
+
+    With ``needed`` (our column names; ``columns`` maps them to the file's, as ``--columns``), a
+    sniffed delimiter that splits the header into fewer of them than another candidate does
+    gives way to it: Sniffer prefers ``,`` whenever the header holds one, so a ``;`` or tab
+    header with a name such as ``Name, first`` would otherwise be read as comma-separated.
+    """
     header = re.match(r"[^\r\n]*", text).group()  # the first line, whatever its ending
     try:
         sniffed = csv.Sniffer().sniff(header, delimiters=DELIMITERS)
+        # only these two: Sniffer's quoting guesses (doublequote False on a header without quotes) would
+        # misread the '""' escapes of every row
+        chosen = sniffed.delimiter, sniffed.skipinitialspace
     except csv.Error:  # one column, or no candidate at all: the suffix's usual delimiter
-        return ("\t" if Path(path).suffix.lower() == ".tsv" else ","), False
-    # only these two: Sniffer's quoting guesses (doublequote False on a header without quotes) would
-    # misread the '""' escapes of every row
-    return sniffed.delimiter, sniffed.skipinitialspace
+        chosen = ("\t" if Path(path).suffix.lower() == ".tsv" else ","), False
+    if not needed:
+        return chosen
+
+    def found(delimiter):
+        names = next(csv.reader([header], delimiter=delimiter, skipinitialspace=True), [])
+        return len(_resolve(names, needed, columns or {})[0])
+
+    best = max(DELIMITERS, key=found)  # the first of the most found, in DELIMITERS' order
+    if found(best) > found(chosen[0]):
+        # skipinitialspace as Sniffer decides it: every delimiter of the header followed by a space
+        return best, header.count(best) == header.count(best + " ")
+    return chosen
 
 
 def _csv_rows(path, text, needed, columns):
-    delimiter, skip_space = dialect(path, text)
+    delimiter, skip_space = dialect(path, text, needed, columns)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=skip_space)
     header = [name.strip() for name in (reader.fieldnames or [])]
     found, missing, ambiguous = _resolve(header, needed, columns)

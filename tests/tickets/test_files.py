@@ -155,7 +155,10 @@ def test_the_delimiter_is_sniffed_on_the_header(header, expected):
 @pytest.mark.parametrize("name, content, message", [
     ("t.csv", b"title,body,tags\nab\x81c,b,x\n", r"not UTF-8 text \(byte 0x81 on line 2\) nor Windows-1252 "
                                                   r"\(byte 0x81 on line 2\); re-save it as UTF-8"),
-    ("t.csv", b"title,body,tags\na\x00\xe9,b,x\n", "not UTF-8 text .* nor Windows-1252"),
+    ("t.csv", b"title,body,tags\na\x00\xe9,b,x\n", "holds NUL bytes \\(byte 0x00 on line 2\\)"),
+    ("t.csv", "title,body,tags\na,b,x\n".encode("utf-16-le"), "holds NUL bytes .*UTF-16 text without its byte-order"),
+    ("t.tsv", "title\tbody\ttags\na\tb\tx\n".encode("utf-16-be"), "holds NUL bytes \\(byte 0x00 on line 1\\)"),
+    ("t.json", b"\xef\xbb\xbf \n", "is empty \\(2 bytes\\); expected tickets\\.$"),
     ("t.csv", b"Title;Body;Tag\na;b;c\n", "lacks the column tags; it has Title, Body, Tag \\(read with delimiter ';'\\)"),
     ("t.csv", b"Title,TITLE,body,tags\na,b,c,d\n", "'Title' and 'TITLE', which differ only in letter case"),
     ("t.json", b'{"title": "a"', "is not valid JSON \\(Expecting ',' delimiter on line 1"),
@@ -172,6 +175,48 @@ def test_what_is_still_refused_is_one_error(tmp_path, name, content, message):
     with pytest.raises(NnlabError, match=message) as error:
         read_tickets(path, require=(), skip_bad=True)
     assert len(str(error.value).splitlines()) == 1
+
+
+def test_a_utf8_marked_file_with_a_windows_1252_byte_reads_its_header(tmp_path, capsys):
+    """A file saved as "CSV UTF-8", then edited by a Latin-1 tool: the mark is not read as "ï»¿" glued to the first
+    column's name, and the note names the byte that is not UTF-8 (not the one 3 bytes before it)."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "title;body;tags\r\ncaf\u00e9;b;x\r\n".encode("cp1252"))
+    assert read_tickets(path, require=()).title == ["caf\u00e9"]
+    (note,) = capsys.readouterr().err.splitlines()
+    assert note.startswith(f"note: {path} is not UTF-8 (byte 0xe9 on line 2)")
+    path.write_bytes(b"\xef\xbb\xbftitle,body,tags\na\x81\xe9,b,x\n")
+    with pytest.raises(NnlabError, match=r"not UTF-8 text \(byte 0x81 on line 2\) nor Windows-1252 \(byte 0x81"):
+        read_tickets(path, require=())
+
+
+@SHAPES
+@given(rows=tickets, delimiter=st.sampled_from(";\t|"), other=st.sampled_from(",;\t|"),
+       where=st.integers(0, len(OURS)), mapped=st.booleans())
+def test_a_header_name_holding_another_delimiter_does_not_change_the_delimiter(tmp_path, rows, delimiter, other,
+                                                                               where, mapped):
+    """csv.Sniffer prefers ',' (then tab, ';') whenever the header line holds one: a ';', tab or '|' export with a
+    column such as "Name, first" (ours, mapped with --columns, or one we do not read) is still read by its own."""
+    assume(other != delimiter)
+    reference = read_tickets(write_tickets(rows, tmp_path / "reference.csv"))
+    names = list(OURS)
+    if mapped:  # one of our columns is called so in the file
+        names[where % len(OURS)] = f"Name{other} first"
+        columns = {OURS[where % len(OURS)]: f"Name{other} first"}
+    else:  # a column we do not read
+        names.insert(where, f"Name{other} first")
+        columns = None
+    content = io.StringIO()
+    writer = csv.writer(content, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(names)
+    for row in rows:
+        cells = [row["title"], row["body"], ";".join(row["tags"]), repr(row["priority"]), row["department"]]
+        if not mapped:
+            cells.insert(where, "someone")
+        writer.writerow(cells)
+    path = tmp_path / "export.txt"
+    path.write_text(content.getvalue(), encoding="utf-8")
+    same(read_tickets(path, columns=columns), reference)
 
 
 def test_json_lines_saved_as_json_are_read_as_such(tmp_path):
