@@ -252,7 +252,8 @@ def predict_tickets(run: Path = typer.Argument(..., help="A ticket run folder (o
 
     at_least("--batch-size", batch_size, 1)
     if (file is None) == (ticket is None):
-        raise NnlabError("give either a ticket file (.csv, .jsonl, .json, ...) or --json '{...}', not both and not neither.")
+        raise NnlabError("give either a ticket file (.csv, .jsonl, .json, ...) or --json '{...}', "
+                         "not both and not neither.")
     if out is not None:
         check_output(out, (".csv", ".jsonl"))  # refuse a bad output name before any work
     tickets = parse_ticket(ticket) if ticket is not None else None  # a typo in --json fails before any loading
@@ -268,7 +269,8 @@ def predict_tickets(run: Path = typer.Argument(..., help="A ticket run folder (o
             task = bar.add_task("triage", total=len(tickets))
             rows = triage(served, tickets, batch_size, progress=lambda n: bar.advance(task, n))
         if tickets.skipped:
-            stderr.print(f"[yellow]skipped {len(tickets.skipped)} bad rows[/] (first: {escape(str(tickets.skipped[0]))})")
+            first = escape(str(tickets.skipped[0]))
+            stderr.print(f"[yellow]skipped {len(tickets.skipped)} bad rows[/] (first: {first})")
     if file is not None:  # each ticket's title first
         rows = [{"title": title, **row} for title, row in zip(tickets.title, rows)]
     if out is None:

@@ -65,7 +65,8 @@ def train_all(configs, jobs, say=print, env=None, poll=0.2):
                     path = Path(folder) / f"{config.name}.json"
                     path.write_text(json.dumps(to_dict(config)))
                     log = Path(folder) / f"{config.name}.log"
-                    command = [sys.executable, "-m", "nnlab.core.pool", str(path), ",".join(map(str, shares[slot] or []))]
+                    cores = ",".join(map(str, shares[slot] or []))
+                    command = [sys.executable, "-m", "nnlab.core.pool", str(path), cores]
                     with open(log, "w") as out:
                         running[slot] = (subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                                           stdin=subprocess.DEVNULL,
@@ -162,7 +163,10 @@ def _ray_run(values, env, jobs):
         train_one(values)
     finally:
         for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return values["name"]
 
 
