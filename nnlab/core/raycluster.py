@@ -94,13 +94,47 @@ def _check_reachable(address, where, seconds=5):
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if address.startswith("ray://") or address == "auto" or not port.isdigit():
         return  # Ray Client or "auto": Ray's own lookup and errors
+    fix = "Start one with `ray start --head --port 6379` and give --address HOST:6379 (or leave --address out for a "\
+          "local Ray)."
     try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=seconds):
-            pass
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=seconds) as probe:
+            if os.environ.get("RAY_USE_TLS", "0") not in ("0", ""):
+                return  # TLS first: the check below would need the cluster's certificates
+            answer = _http2_answer(probe)
     except OSError as error:
-        raise NnlabError(f"could not join {where}: nothing answers there ({error.strerror or error}). Start one with "
-                         "`ray start --head --port 6379` and give --address HOST:6379 (or leave --address out for a "
-                         "local Ray).") from None
+        raise NnlabError(f"could not join {where}: nothing answers there ({error.strerror or error}). {fix}") from None
+    if answer[3:4] != b"\x04":
+        raise NnlabError(f"could not join {where}: something answers there, but not a Ray cluster (its head node's "
+                         f"port speaks gRPC, this one {_what(answer)}). {fix}")
+
+
+def _http2_answer(probe):
+    """The first (up to) 9 bytes a server sends back to an HTTP/2 client's opening (RFC 9113, 3.4).
+
+    A Ray head's port is a gRPC server, which speaks HTTP/2 and answers with a SETTINGS frame (type 4, the
+    fourth byte). Anything else there (a web server, a database) answers otherwise or closes the connection;
+    ``ray.init`` would wait for it for ever.
+    """
+    import socket
+
+    probe.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")  # + empty SETTINGS
+    answer = b""
+    try:
+        while len(answer) < 9:
+            chunk = probe.recv(9 - len(answer))
+            if not chunk:
+                break
+            answer += chunk
+    except socket.timeout:  # silent: not a gRPC server either
+        pass
+    return answer
+
+
+def _what(answer):
+    if not answer:
+        return "closed the connection or said nothing"
+    text = answer.decode("ascii", "replace").split("\r")[0]
+    return f"answered {text!r}" if text.isprintable() else "answered something else"
 
 
 def _quiet_data():
