@@ -206,7 +206,7 @@ def train_all_ray(configs, jobs, address=None, say=print, env=None, poll=0.5):
                     ray.get(ref)
                     done.append(Path(config.runs_dir) / config.name)
                 except (ray.exceptions.RayError, NnlabError) as error:
-                    failed.append(f"{config.name} ({type(error).__name__}): {_last_line(error)}")
+                    failed.append(f"{config.name}: {raycluster.error_line(error)}")
     except KeyboardInterrupt:
         for ref in running:
             ray.cancel(ref)  # a KeyboardInterrupt in the run: it saves its resume state
@@ -215,11 +215,6 @@ def train_all_ray(configs, jobs, address=None, say=print, env=None, poll=0.5):
     if failed:
         raise NnlabError("these runs failed: " + "; ".join(failed))
     return done
-
-
-def _last_line(error):
-    lines = [line for line in str(error).strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
 
 
 if __name__ == "__main__":  # python -m nnlab.core.pool CONFIG.json CORES

@@ -137,6 +137,17 @@ def _what(answer):
     return f"answered {text!r}" if text.isprintable() else "answered something else"
 
 
+def error_line(error):
+    """One line for a task's or trial's error: its type and the last line of its text (a Ray error's text
+    holds the remote traceback; its last line says what went wrong).
+
+        >>> error_line(RuntimeError("Traceback (most recent call last):\\n  File ...\\nNaN loss at epoch 3"))
+        'RuntimeError: NaN loss at epoch 3'
+    """
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[-1] if lines else ''}".strip(": ")
+
+
 def _quiet_data():
     """Ray Data prints progress bars and a plan per dataset; nnlab shows its own summary line."""
     try:

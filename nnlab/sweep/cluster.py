@@ -352,7 +352,7 @@ def run(spec_path, out=None, jobs=1, address=None, console=None):
             grid = the_tuner.fit()
             # Trials that ended in an error (a worker lost MAX_FAILURES times) and any the callback missed.
             for result in grid:
-                error = None if result.error is None else _reason(result.error)
+                error = None if result.error is None else raycluster.error_line(result.error)
                 number = record(study, spec, state, sweep_dir, result.config, result.metrics, error)
                 if number is not None:
                     show(console, study, state, sweep_dir, number)
