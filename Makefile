@@ -38,7 +38,7 @@ served-model:
 
 # Two test processes (pytest-xdist): one pytest keeps 2 cores only ~40 % busy (imports, compiles, subprocesses).
 test: setup
-	$(BIN)/python -m pytest -q -ra -n 2
+	$(BIN)/python -m pytest -q -ra -n 2 --durations=15
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -n 2 -m "not slow"
