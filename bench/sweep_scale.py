@@ -1,7 +1,11 @@
 """Benchmark: trials per hour of `nnlab sweep` with 1 and 2 trials at a time, locally and on Ray; Ray Data predict.
 
-    .venv/bin/python bench/sweep_scale.py                      # 8 trials (dnn, 3 epochs, the 48000 training images)
+    .venv/bin/python bench/sweep_scale.py                      # 8 trials (dnn, 15 epochs, the 48000 training images)
     .venv/bin/python bench/sweep_scale.py --epochs 3 --limit 6000 --photos 2000
+
+Trials of 15 epochs take 7-9 s of training each here: longer than a sweep's fixed start-up (~11 s
+for the whole sweep), as a real search's trials are. With 3 epochs (2 s) the start-up is most of
+the wall time and the same grid gave 1.38x and Ray at 0.82 / 0.78 of local (2026-12-07).
 
 Writes bench/results/sweep_scale.json.
 
@@ -93,7 +97,7 @@ def ray_start():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--limit", type=int, default=48000)
     parser.add_argument("--photos", type=int, default=1000)
     args = parser.parse_args()
