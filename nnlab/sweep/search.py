@@ -47,10 +47,24 @@ def _optuna():
 
 
 def open_study(sweep_dir, direction):
+    """The sweep's Optuna study, in its journal file (created on first use).
+
+    The journal's path is made absolute: Optuna's lock is a symbolic link to the journal, and a
+    relative target resolves next to the link, not from the working folder, so the link dangled. A
+    process killed with ``kill -9`` while it held the lock then left a link that Optuna could neither
+    stat nor, after its 30 s grace period, release: the next ``nnlab sweep`` spun on it for ever.
+    A dangling link (left by a sweep before this fix) is removed here; a live one is released by
+    Optuna once it is 30 s old.
+    """
     optuna = _optuna()
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-    storage = JournalStorage(JournalFileBackend(str(Path(sweep_dir) / JOURNAL)))
+    path = (Path(sweep_dir) / JOURNAL).resolve()
+    lock = Path(f"{path}.lock")
+    if lock.is_symlink() and not lock.exists():  # a dangling lock link: no process can be holding it
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+    storage = JournalStorage(JournalFileBackend(str(path)))
     return optuna.create_study(study_name=STUDY, storage=storage, direction=
                                "maximize" if direction == "max" else "minimize", load_if_exists=True)
 

@@ -127,3 +127,18 @@ def test_a_tracked_sweep_is_one_mlflow_run_with_its_trials_as_children(nnlab_com
     assert children == ["trial-0000", "trial-0001"] and parent.info.status == "FINISHED"
     best = min(float(row["val_loss"]) for row in table(tmp_path / "tracked" / "results.csv"))
     assert parent.data.metrics["best.val_loss"] == pytest.approx(best)
+
+
+def test_a_lock_left_by_a_sweep_killed_mid_write_does_not_stop_the_next(tmp_path):
+    """kill -9 while the sweep held Optuna's journal lock left a symbolic link whose relative target dangled;
+    the next sweep spun on it for ever (seen in CI). The link is removed and the study opens."""
+    import sys
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    os.symlink("s/study.journal", folder / "study.journal.lock")  # as the killed sweep, run from tmp_path, left it
+    opened = subprocess.run([sys.executable, "-c", "from nnlab.sweep.search import open_study; "
+                             "print(open_study('s', 'max').study_name)"], cwd=tmp_path, env=ENV, capture_output=True,
+                            text=True, timeout=120)
+    assert opened.returncode == 0 and opened.stdout.strip() == "nnlab", opened.stderr[-2000:]
+    assert not (folder / "study.journal.lock").is_symlink()  # released again after the write
