@@ -38,10 +38,10 @@ served-model:
 
 # Two test processes (pytest-xdist): one pytest keeps 2 cores only ~40 % busy (imports, compiles, subprocesses).
 test: setup
-	$(BIN)/python -m pytest -q -ra -n 2 --durations=15
+	$(BIN)/python -m pytest -q -ra -n 2 --dist loadgroup --durations=15
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -n 2 -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow"
 
 # About an hour on 2 cores; run it on an otherwise idle machine (other work on the cores skews every figure).
 bench: setup

@@ -20,6 +20,14 @@ from nnlab.fashion.data import load_splits, locate
 from nnlab.fashion.task import TASK
 
 
+def pytest_collection_modifyitems(items):
+    """Tests on a Ray cluster run in one test process (``make test``'s ``--dist loadgroup``): one local Ray
+    for them all, and never two clusters competing for the two cores."""
+    for item in items:
+        if "ray_address" in getattr(item, "fixturenames", ()) or "two_node" in item.name:
+            item.add_marker(pytest.mark.xdist_group("ray"))
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     """Never let a test start Keras' internet download."""

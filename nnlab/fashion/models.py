@@ -61,6 +61,7 @@ import keras
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from nnlab.core.ensemble import Ensemble
 from nnlab.core.errors import NnlabError
 from nnlab.core.specs import ACTIVATIONS, KerasName, Rate, Units, spec_error
 from nnlab.fashion.augment import AddMirrored, AverageMirrored, PhotoStyle, RandomShift
@@ -75,7 +76,9 @@ class _Spec(BaseModel):
 
     def describe(self):
         """One line: the layers, in order, and the Keras API (read from the spec; no layer is made)."""
-        return " -> ".join(self._layer_names()) + f" [{self.api}]"
+        members = getattr(self, "members", 1)
+        ensemble = f" x {members} members, averaged" if members > 1 else ""
+        return " -> ".join(self._layer_names()) + f" [{self.api}]" + ensemble
 
 
 class DenseSpec(_Spec):
@@ -154,6 +157,8 @@ class CnnSpec(_Spec):
     dropout: Rate = Field(0.0, description="Dropout rate before each Dense layer after Flatten (0: none)")
     augment: AugmentSpec = Field(default_factory=AugmentSpec, description="training-only augmentation")
     mirror_average: bool = Field(False, description="average each prediction with the mirror image's")
+    members: int = Field(1, ge=1, le=16, description="networks of this layout trained side by side, each on its "
+                                                        "own loss, their probabilities averaged (nnlab.core.ensemble)")
     api: Literal[APIS] = Field("sequential", description="the Keras API that builds the model")
     name: KerasName | None = Field(None, description="the Keras model's name (None: fashion_cnn)")
 
@@ -371,6 +376,12 @@ def build_model(spec="dnn", api=None, dropout=None, name=None):
         changes = {key: value for key, value in (("dropout", dropout), ("api", api)) if value is not None}
         spec = parse_spec({**spec.model_dump(), **changes}) if changes else spec
     name = name or spec.name or f"fashion_{spec.kind}"
+    if getattr(spec, "members", 1) > 1:  # each member its own layers and initial weights, built as one model
+        single = parse_spec({**spec.model_dump(), "members": 1})
+        model = Ensemble([build_model(single, name=f"{name}_member{index}") for index in range(spec.members)],
+                         name=name)
+        model(keras.ops.zeros((1, *IMAGE_SHAPE)))  # built: its weights exist, as the other APIs' do
+        return model
     if spec.api == "subclass":
         model = StackedModel(spec=spec, name=name)
         model(keras.ops.zeros((1, *IMAGE_SHAPE)))  # one call creates every layer's weights

@@ -22,7 +22,7 @@ def test_defaults_follow_the_seeds():
 
 def test_every_preset_validates():
     assert set(PRESETS) == {"logreg", "dnn-sigmoid", "dnn", "dropout", "seeds-final", "mnist-512", "cnn",
-                            "cnn-fast", "cnn-deep"}
+                            "cnn-fast", "cnn-deep", "cnn-ensemble"}
     for preset in PRESETS:
         config = TASK.config(preset)
         assert isinstance(config, FashionConfig) and config.preset == preset

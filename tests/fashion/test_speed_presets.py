@@ -136,3 +136,23 @@ def test_cnn_fast_and_only_cnn_fast_trains_with_photo_style():
     assert style.rate == 0.5 and style.shadow == 0.0
     assert styles("cnn-deep") == [] and styles("cnn") == []
     assert PhotoStyle.from_config(style.get_config()).get_config() == style.get_config()
+
+
+def test_cnn_ensemble_is_three_cnn_deep_networks_and_trains_saves_and_reloads(small_splits, tmp_path):
+    """Issue 21's preset: three cnn-deep members side by side (nnlab.core.ensemble), one run folder."""
+    from nnlab.core.ensemble import Ensemble
+
+    config = TASK.config("cnn-ensemble", epochs=1, limit=None, verbose=0, runs_dir=str(tmp_path), name="ens")
+    model = build_model(config.model)
+    assert isinstance(model, Ensemble) and len(model.members) == 3
+    assert model.count_params() == 3 * build_model("cnn-deep").count_params()
+    first, second = (member.get_weights()[0] for member in model.members[:2])
+    assert not np.allclose(first, second)  # each member from its own initial weights
+    result = train(config, splits=small_splits)
+    assert np.isfinite(result.history["loss"][0])
+    images = small_splits.x_test[:16]
+    mean = np.mean([member.predict(images, verbose=0) for member in result.model.members], axis=0)
+    np.testing.assert_allclose(result.model.predict(images, verbose=0), mean, rtol=1e-5, atol=1e-6)
+    reloaded = load_model(tmp_path / "ens" / "final.keras")
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0), mean, rtol=1e-5, atol=1e-6)
+    assert "x 3 members, averaged" in config.model.describe()
