@@ -49,7 +49,7 @@ bench: setup
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/cnn_preset.py
 	$(BIN)/python bench/time_to_accuracy.py
-	$(BIN)/python bench/time_to_accuracy.py --preset cnn-deep
+	$(BIN)/python bench/time_to_accuracy.py --preset cnn-ensemble
 	$(BIN)/python bench/predict_speed.py
 	$(BIN)/python bench/tickets_speed.py
 	$(MAKE) bench-serve

@@ -181,3 +181,45 @@ class AverageMirrored(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+# The four 1-pixel shifts of test-time shift averaging: (rows, columns) moved down, up, right, left.
+SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
+
+
+@keras.saving.register_keras_serializable(package="nnlab")
+class AddShifted(keras.layers.Layer):
+    """Test-time shift averaging, first half: at inference the batch is followed by its four 1-pixel shifts.
+
+    (B, H, W, ...) -> (5B, H, W, ...): the images, then each moved one pixel down, up, right
+    and left (zeros, the background, fill the edge), the offsets ``RandomShift(1)`` trains
+    with. :class:`AverageShifted` averages each image's five predictions. Training batches
+    pass unchanged.
+    """
+
+    def call(self, inputs, training=False):
+        if training:
+            return inputs
+        height, width = inputs.shape[1], inputs.shape[2]
+        pad = [[0, 0], [1, 1], [1, 1]] + [[0, 0]] * (len(inputs.shape) - 3)
+        padded = ops.pad(inputs, pad)
+        views = [inputs] + [padded[:, 1 - rows:1 - rows + height, 1 - cols:1 - cols + width] for rows, cols in SHIFTS]
+        return ops.concatenate(views, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="nnlab")
+class AverageShifted(keras.layers.Layer):
+    """Test-time shift averaging, second half: (5B, ...) predictions -> (B, ...) means of each image's five."""
+
+    def call(self, inputs, training=False):
+        if training:
+            return inputs
+        views = 1 + len(SHIFTS)
+        batch = ops.shape(inputs)[0] // views
+        return ops.mean(ops.reshape(inputs, (views, batch, *inputs.shape[1:])), axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -5,6 +5,7 @@ Builds and one tiny training step only; the timings are benchmarks (bench/time_t
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from helpers import TINY_RUN
 from nnlab.core.errors import NnlabError
@@ -14,7 +15,7 @@ import keras
 
 from nnlab.fashion.augment import AddMirrored, AverageMirrored, PhotoStyle, RandomShift
 from nnlab.fashion.config import PRESETS
-from nnlab.fashion.models import build_model
+from nnlab.fashion.models import build_model, parse_spec
 from nnlab.fashion.task import TASK
 
 
@@ -156,3 +157,20 @@ def test_cnn_ensemble_is_three_cnn_deep_networks_and_trains_saves_and_reloads(sm
     reloaded = load_model(tmp_path / "ens" / "final.keras")
     np.testing.assert_allclose(reloaded.predict(images, verbose=0), mean, rtol=1e-5, atol=1e-6)
     assert "x 3 members, averaged" in config.model.describe()
+
+
+@settings(max_examples=4, deadline=None)
+@given(mirror=st.booleans(), seed=st.integers(0, 100))
+def test_shift_average_is_the_mean_over_the_image_and_its_four_one_pixel_shifts(mirror, seed):
+    spec = {"kind": "cnn", "convs": [[4, 2]], "hidden": [8], "mirror_average": mirror, "augment": {"shift": 1}}
+    plain, averaged = build_model(spec), build_model({**spec, "shift_average": True})
+    averaged.set_weights(plain.get_weights())
+    assert plain.count_params() == averaged.count_params()
+    images = np.random.default_rng(seed).random((6, 28, 28), dtype="float32")
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    views = [images] + [padded[:, 1 - r:29 - r, 1 - c:29 - c] for r, c in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+    assert np.array_equal(views[1][:, 1:], images[:, :-1]) and not views[1][:, 0].any()  # moved down one row
+    expected = np.mean([plain.predict(view, verbose=0) for view in views], axis=0)
+    np.testing.assert_allclose(averaged.predict(images, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(expected, plain.predict(images, verbose=0), atol=1e-5)  # the shifts count
+    assert "AddShifted" in parse_spec({**spec, "shift_average": True}).describe()
