@@ -17,7 +17,7 @@ from nnlab.core.errors import NnlabError
 def train(
     preset: Optional[str] = typer.Option(None, help="Named settings: logreg, dnn-sigmoid, dnn, dropout, "
                                                     "seeds-final, mnist-512, cnn, cnn-fast (5-minute "
-                                                    "preset), cnn-deep (30-minute preset)."),
+                                                    "preset), cnn-deep, cnn-ensemble (30-minute preset)."),
     config: Optional[Path] = typer.Option(None, help="YAML or JSON file of settings, over the preset's (a run's "
                                                      "config.json repeats that run; `nnlab config show PRESET` "
                                                      "prints one to start from)."),

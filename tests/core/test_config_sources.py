@@ -16,6 +16,7 @@ from hypothesis import given, settings, strategies as st
 from nnlab.core.config import merge
 from nnlab.core.config_sources import combine, dump_yaml, load_yaml, parse_set, parse_sets, settings_from
 from nnlab.core.errors import NnlabError
+from nnlab.fashion.models import parse_spec
 from nnlab.fashion.task import TASK
 from nnlab.tickets.task import TASK as TICKETS
 
@@ -99,7 +100,8 @@ def test_the_strongest_source_wins(epochs, preset):
     strongest = next((epochs[level] for level in reversed(LEVELS) if epochs[level]), None)
     assert config.epochs == (strongest or TASK.presets[preset].get("epochs", 5))
     assert config.batch_size == 64 and config.seed == 7 and config.preset == preset
-    assert config.model == TASK.presets[preset]["model"]  # the preset's own settings stay under the rest
+    expected = TASK.presets[preset]["model"]  # a model's name, or a spec's settings (cnn-ensemble)
+    assert config.model == (expected if isinstance(expected, str) else parse_spec(expected))  # the preset's stay
 
 
 def test_a_file_names_its_preset_and_a_run_config_repeats_the_run(tmp_path):
