@@ -10,8 +10,8 @@ wall-clock seconds, one line per run; test accuracy at the end as a marker).
 
 Claims: ``nnlab train --preset cnn-fast`` reaches >= 0.930 test accuracy in <= 5
 minutes of wall time on 2 CPU cores, compile and evaluation included, and
-``--preset cnn-ensemble`` (or any other preset given) >= 0.945 in <= 30 minutes, each as the mean over seeds 42,
-43, 44 (spread reported). Every choice was made on the validation split; the test
+``--preset cnn-ensemble`` (or any other preset given) >= 0.945 in <= 30 minutes,
+each as the mean over seeds 42, 43, 44 (spread reported). Every choice was made on the validation split; the test
 split is scored once, at the end of each run.
 
 The baseline is the plain small Keras CNN: Conv2D(32, 3, relu) -> Conv2D(64, 3,

@@ -21,10 +21,10 @@ from nnlab.fashion.task import TASK
 
 
 def pytest_collection_modifyitems(items):
-    """Tests on a Ray cluster run in one test process (``make test``'s ``--dist loadgroup``): one local Ray
-    for them all, and never two clusters competing for the two cores."""
+    """Tests on the session's Ray run in one test process (``make test``'s ``--dist loadgroup``): one local
+    Ray for them all, not one per test process. (A test that starts its own nodes joins the group itself.)"""
     for item in items:
-        if "ray_address" in getattr(item, "fixturenames", ()) or "two_node" in item.name:
+        if "ray_address" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("ray"))
 
 

@@ -150,8 +150,22 @@ class PhotoStyle(keras.layers.Layer):
                 "gamma": self.gamma, "sharpen": self.sharpen, "shadow": self.shadow, "seed": self.seed}
 
 
+class _InferenceViews(keras.layers.Layer):
+    """A layer that works at inference only (``at_inference``) and passes training batches unchanged.
+
+    The two halves of test-time averaging: one adds views of each image to the batch, the
+    other averages each image's predictions over them; the layers between see one batch.
+    """
+
+    def call(self, inputs, training=False):
+        return inputs if training else self.at_inference(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 @keras.saving.register_keras_serializable(package="nnlab")
-class AddMirrored(keras.layers.Layer):
+class AddMirrored(_InferenceViews):
     """Test-time flip averaging, first half: at inference the batch is followed by its mirror images.
 
     (B, H, W, ...) -> (2B, H, W, ...): the images, then each one flipped left to right. Training
@@ -160,27 +174,17 @@ class AddMirrored(keras.layers.Layer):
     treat samples independently at inference (Dense, Conv2D, BatchNormalization and Dropout do).
     """
 
-    def call(self, inputs, training=False):
-        if training:
-            return inputs
+    def at_inference(self, inputs):
         return ops.concatenate([inputs, ops.flip(inputs, axis=2)], axis=0)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
 
 @keras.saving.register_keras_serializable(package="nnlab")
-class AverageMirrored(keras.layers.Layer):
+class AverageMirrored(_InferenceViews):
     """Test-time flip averaging, second half: (2B, ...) predictions -> (B, ...) means of each pair."""
 
-    def call(self, inputs, training=False):
-        if training:
-            return inputs
+    def at_inference(self, inputs):
         half = ops.shape(inputs)[0] // 2
         return (inputs[:half] + inputs[half:]) / 2
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
 
 # The four 1-pixel shifts of test-time shift averaging: (rows, columns) moved down, up, right, left.
@@ -188,7 +192,7 @@ SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 
 
 @keras.saving.register_keras_serializable(package="nnlab")
-class AddShifted(keras.layers.Layer):
+class AddShifted(_InferenceViews):
     """Test-time shift averaging, first half: at inference the batch is followed by its four 1-pixel shifts.
 
     (B, H, W, ...) -> (5B, H, W, ...): the images, then each moved one pixel down, up, right
@@ -197,29 +201,19 @@ class AddShifted(keras.layers.Layer):
     pass unchanged.
     """
 
-    def call(self, inputs, training=False):
-        if training:
-            return inputs
+    def at_inference(self, inputs):
         height, width = inputs.shape[1], inputs.shape[2]
         pad = [[0, 0], [1, 1], [1, 1]] + [[0, 0]] * (len(inputs.shape) - 3)
         padded = ops.pad(inputs, pad)
         views = [inputs] + [padded[:, 1 - rows:1 - rows + height, 1 - cols:1 - cols + width] for rows, cols in SHIFTS]
         return ops.concatenate(views, axis=0)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
 
 @keras.saving.register_keras_serializable(package="nnlab")
-class AverageShifted(keras.layers.Layer):
+class AverageShifted(_InferenceViews):
     """Test-time shift averaging, second half: (5B, ...) predictions -> (B, ...) means of each image's five."""
 
-    def call(self, inputs, training=False):
-        if training:
-            return inputs
+    def at_inference(self, inputs):
         views = 1 + len(SHIFTS)
         batch = ops.shape(inputs)[0] // views
         return ops.mean(ops.reshape(inputs, (views, batch, *inputs.shape[1:])), axis=0)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape

@@ -122,6 +122,7 @@ def test_ray_refuses_a_local_sweeps_folder_and_spec_mistakes_before_joining(nnla
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # after or before the session's Ray, never beside it
 def test_a_two_node_cluster_on_this_machine_runs_the_grid(nnlab_command, tmp_path, monkeypatch, local_rows):
     """``ray start --head --num-cpus 1`` + ``ray start --address ... --num-cpus 1``: trials spread over both."""
     pytest.importorskip("ray")
